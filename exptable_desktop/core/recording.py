@@ -1,0 +1,235 @@
+"""Creating experiments and recording what they produce.
+
+The SDK, the demo generator, importers and the agent all write through here,
+so the read-only rule (nothing is added to a Published experiment) and the
+"every change moves last_update" rule hold for every writer.
+"""
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterable, Mapping, Sequence
+
+from peewee import fn
+
+from exptable_desktop.core import states as st
+from exptable_desktop.core.editing import ReadOnlyError
+from exptable_desktop.core.projects import get_or_create_project
+from exptable_desktop.paths import current_user
+from exptable_desktop.store.db import run_write
+from exptable_desktop.store.schema import (
+    Artifact,
+    ConsoleChunk,
+    DebugSample,
+    Execution,
+    Experiment,
+    ExperimentTag,
+    HyperParam,
+    Plot,
+    SingleValue,
+    Tag,
+)
+from exptable_desktop.store.series import append_scalars
+
+
+class UnknownExperiment(LookupError):
+    def __init__(self, experiment_id: str):
+        super().__init__(f"no experiment with id {experiment_id}")
+
+
+def create_experiment(project: str, name: str, *, task_type: str = "training", status: str = st.DRAFT,
+                      user: str | None = None, tags: Sequence[str] = (), description: str = "",
+                      parent: str | None = None, execution: Mapping[str, Any] | None = None,
+                      development: bool = False, runtime: Mapping[str, Any] | None = None) -> str:
+    if task_type not in st.TASK_TYPES:
+        raise ValueError(f"unknown task type {task_type!r}; expected one of {', '.join(st.TASK_TYPES)}")
+    if status not in st.ALL_STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+
+    def work():
+        now = time.time()
+        proj = get_or_create_project(project)
+        exp = Experiment.create(
+            name=name, type=task_type, status=status, project=proj.id, user=user or current_user(),
+            parent=parent, created=now, last_update=now, status_changed=now, description=description,
+            started=now if status == st.RUNNING else None, development=development,
+            runtime=json.dumps(dict(runtime or {})), heartbeat=now if status == st.RUNNING else None,
+        )
+        Execution.create(experiment=exp.id, **dict(execution or {}))
+        if tags:
+            known = {t.name: t.id for t in Tag.select().where(Tag.name.in_(list(tags)))}
+            for tag in tags:
+                if tag not in known:
+                    known[tag] = Tag.create(name=tag).id
+            ExperimentTag.insert_many([{"experiment": exp.id, "tag": known[t]} for t in dict.fromkeys(tags)]).execute()
+        return exp.id
+    return run_write(work)
+
+
+def _writable(experiment_id: str) -> Experiment:
+    exp = Experiment.select(Experiment.id, Experiment.status, Experiment.started, Experiment.created,
+                            Experiment.last_iteration).where(Experiment.id == experiment_id).first()
+    if exp is None:
+        raise UnknownExperiment(experiment_id)
+    reason = st.why_not_editable(exp.status, "outputs")
+    if reason:
+        raise ReadOnlyError(reason)
+    return exp
+
+
+def _append_console(experiment_id: str, lines: Sequence[tuple[float, str, str]]) -> int:
+    """``lines``: (timestamp, level, text) with one line each; consecutive same-level lines share a chunk."""
+    if not lines:
+        return 0
+    last = (ConsoleChunk.select(ConsoleChunk.seq, ConsoleChunk.first_line, ConsoleChunk.line_count)
+            .where(ConsoleChunk.experiment == experiment_id).order_by(ConsoleChunk.seq.desc()).first())
+    seq = last.seq + 1 if last else 0
+    first_line = last.first_line + last.line_count if last else 0
+    rows = []
+    group: list[str] = []
+    group_level = None
+    group_time = 0.0
+    for stamp, level, text in lines:
+        if group and level != group_level:
+            rows.append((group_time, group_level, group))
+            group = []
+        if not group:
+            group_level, group_time = level, stamp
+        group.append(text.rstrip("\n"))
+    if group:
+        rows.append((group_time, group_level, group))
+    out = []
+    for stamp, level, texts in rows:
+        out.append({"experiment": experiment_id, "seq": seq, "first_line": first_line, "line_count": len(texts),
+                    "level": level, "timestamp": stamp, "text": "\n".join(texts)})
+        seq += 1
+        first_line += len(texts)
+    for start in range(0, len(out), 200):
+        ConsoleChunk.insert_many(out[start:start + 200]).execute()
+    return len(lines)
+
+
+def record_batch(experiment_id: str, *, scalars: Iterable[tuple] | dict | None = None,
+                 console: Sequence[tuple[float, str, str]] | None = None,
+                 single_values: Mapping[str, float] | None = None,
+                 plots: Sequence[Mapping[str, Any]] | None = None,
+                 debug_samples: Sequence[Mapping[str, Any]] | None = None,
+                 artifacts: Sequence[Mapping[str, Any]] | None = None,
+                 progress: int | None = None, heartbeat: bool = True) -> dict:
+    """Write one batch of outputs in one transaction; returns what the experiment's row now says."""
+    def work():
+        now = time.time()
+        exp = _writable(experiment_id)
+        n_points = append_scalars(experiment_id, scalars, now=now) if scalars else 0
+        n_lines = _append_console(experiment_id, console) if console else 0
+        if single_values:
+            rows = [{"experiment": experiment_id, "name": k, "value": float(v), "timestamp": now}
+                    for k, v in single_values.items()]
+            (SingleValue.insert_many(rows).on_conflict(
+                conflict_target=[SingleValue.experiment, SingleValue.name],
+                preserve=[SingleValue.value, SingleValue.timestamp]).execute())
+        if plots:
+            Plot.insert_many([{"experiment": experiment_id, "metric": p["metric"], "variant": p.get("variant", ""),
+                               "iteration": int(p.get("iteration") or 0), "kind": p["kind"],
+                               "data": p["data"] if isinstance(p["data"], str) else json.dumps(p["data"]),
+                               "timestamp": p.get("timestamp", now)} for p in plots]).execute()
+        if debug_samples:
+            DebugSample.insert_many([{"experiment": experiment_id, "metric": d["metric"],
+                                      "variant": d.get("variant", ""), "iteration": int(d.get("iteration") or 0),
+                                      "path": d.get("path", ""), "content_type": d.get("content_type", "image/png"),
+                                      "data": d.get("data"), "timestamp": d.get("timestamp", now)}
+                                     for d in debug_samples]).execute()
+        for art in artifacts or ():
+            record_artifact_row(experiment_id, art, now)
+        changes: dict[str, Any] = {"last_update": now}
+        if heartbeat:
+            changes["heartbeat"] = now
+        if progress is not None:
+            changes["progress"] = max(0, min(100, int(progress)))
+        if exp.started is not None and exp.status == st.RUNNING:
+            changes["run_time"] = now - exp.started
+        Experiment.update(**changes).where(Experiment.id == experiment_id).execute()
+        row = Experiment.select(Experiment.status, Experiment.status_message).where(
+            Experiment.id == experiment_id).first()
+        return {"points": n_points, "lines": n_lines, "status": row.status, "status_message": row.status_message}
+    return run_write(work)
+
+
+def record_artifact_row(experiment_id: str, art: Mapping[str, Any], now: float) -> None:
+    data = {"experiment": experiment_id, "name": art["name"], "kind": art.get("kind", "artifact"),
+            "mode": art.get("mode", "output"), "uri": art.get("uri", ""), "in_storage": bool(art.get("in_storage")),
+            "size": art.get("size"), "hash": art.get("hash", ""), "content_type": art.get("content_type", ""),
+            "preview": art.get("preview", ""), "metadata": json.dumps(art.get("metadata") or {}), "created": now}
+    (Artifact.insert(data).on_conflict(
+        conflict_target=[Artifact.experiment, Artifact.kind, Artifact.mode, Artifact.name],
+        preserve=[getattr(Artifact, k) for k in data if k not in ("experiment", "kind", "mode", "name")]).execute())
+
+
+def set_status(experiment_id: str, status: str, *, reason: str = "", message: str = "",
+               force: bool = False) -> bool:
+    """Move one experiment along the state machine (the SDK's and agent's own transitions).
+
+    Returns False (and changes nothing) when the transition is not allowed.
+    """
+    def work():
+        exp = Experiment.get_or_none(Experiment.id == experiment_id)
+        if exp is None:
+            raise UnknownExperiment(experiment_id)
+        if exp.status == status:
+            return True
+        if not force and not st.can_transition(exp.status, status):
+            return False
+        now = time.time()
+        changes: dict[str, Any] = {"status": status, "status_changed": now, "last_update": now}
+        if reason:
+            changes["status_reason"] = reason
+        changes["status_message"] = message
+        if status == st.RUNNING:
+            changes.update(started=exp.started or now, heartbeat=now, completed=None)
+        if status in (st.COMPLETED, st.FAILED, st.ABORTED):
+            changes["completed"] = now
+            if exp.started is not None:
+                changes["run_time"] = now - exp.started
+        Experiment.update(**changes).where(Experiment.id == experiment_id).execute()
+        return True
+    return run_write(work)
+
+
+def set_runtime(experiment_id: str, values: Mapping[str, Any]) -> None:
+    def work():
+        exp = Experiment.get_or_none(Experiment.id == experiment_id)
+        if exp is None:
+            raise UnknownExperiment(experiment_id)
+        merged = json.loads(exp.runtime or "{}")
+        merged.update(values)
+        Experiment.update(runtime=json.dumps(merged), last_update=time.time()).where(
+            Experiment.id == experiment_id).execute()
+    run_write(work)
+
+
+def console_line_count(experiment_id: str) -> int:
+    last = (ConsoleChunk.select(ConsoleChunk.first_line, ConsoleChunk.line_count)
+            .where(ConsoleChunk.experiment == experiment_id).order_by(ConsoleChunk.seq.desc()).first())
+    return last.first_line + last.line_count if last else 0
+
+
+def read_console(experiment_id: str, start: int = 0, count: int | None = None) -> list[tuple[str, str]]:
+    """Lines ``[start, start+count)`` as (level, text), reading only the chunks that hold them."""
+    query = ConsoleChunk.select(ConsoleChunk.first_line, ConsoleChunk.level, ConsoleChunk.text).where(
+        ConsoleChunk.experiment == experiment_id)
+    if count is not None:
+        query = query.where((ConsoleChunk.first_line + ConsoleChunk.line_count > start)
+                            & (ConsoleChunk.first_line < start + count))
+    elif start:
+        query = query.where(ConsoleChunk.first_line + ConsoleChunk.line_count > start)
+    out: list[tuple[str, str]] = []
+    for first, level, text in query.order_by(ConsoleChunk.seq).tuples():
+        for i, line in enumerate(text.split("\n")):
+            index = first + i
+            if index >= start and (count is None or index < start + count):
+                out.append((level, line))
+    return out
+
+
+def hyperparam_count(experiment_id: str) -> int:
+    return HyperParam.select(fn.COUNT(HyperParam.id)).where(HyperParam.experiment == experiment_id).scalar()

@@ -1,0 +1,353 @@
+"""The peewee schema: every entity ExpTable keeps, in one place.
+
+Times are stored as UNIX epoch seconds (float). That keeps them timezone-free,
+identical on SQLite and PostgreSQL, and loadable straight into numpy arrays.
+"""
+from __future__ import annotations
+
+import uuid
+
+from peewee import (
+    AutoField,
+    BlobField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DoubleField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+database_proxy = DatabaseProxy()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+# ---- Schema bookkeeping -------------------------------------------------
+
+class SchemaVersion(BaseModel):
+    version = IntegerField()
+    migrated_at = DoubleField()
+
+
+# ---- Projects and experiments -------------------------------------------
+
+class Project(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=255)
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="CASCADE")
+    description = TextField(default="")
+    created = DoubleField()
+
+    class Meta:
+        indexes = ((("parent", "name"), True),)
+
+
+class Queue(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=255, unique=True)
+    created = DoubleField()
+    last_update = DoubleField()
+
+
+class Experiment(BaseModel):
+    id = CharField(max_length=32, primary_key=True, default=new_id)
+    name = CharField(max_length=1024)
+    type = CharField(max_length=32, default="training")
+    status = CharField(max_length=32, default="created", index=True)
+    project = ForeignKeyField(Project, backref="experiments", on_delete="CASCADE")
+    user = CharField(max_length=255, default="", index=True)
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
+    created = DoubleField()
+    started = DoubleField(null=True)
+    last_update = DoubleField(index=True)
+    completed = DoubleField(null=True)
+    status_changed = DoubleField(null=True)
+    last_iteration = IntegerField(null=True)
+    progress = IntegerField(null=True)
+    description = TextField(default="")
+    status_message = TextField(default="")
+    status_reason = TextField(default="")
+    enqueue_status = CharField(max_length=32, null=True)
+    archived = BooleanField(default=False)
+    queue = ForeignKeyField(Queue, null=True, backref="experiments", on_delete="SET NULL")
+    worker = CharField(max_length=255, null=True)
+    run_time = DoubleField(null=True)  # active duration, seconds
+    # A locally run script (as opposed to one started by an agent): Abort
+    # stops it directly instead of waiting for a worker.
+    development = BooleanField(default=False)
+    runtime = TextField(default="{}")  # JSON: host, OS, CPU, GPU, ... (INFO tab)
+    heartbeat = DoubleField(null=True)
+
+    class Meta:
+        indexes = ((("project", "archived"), False),)
+
+
+class DeletedExperiment(BaseModel):
+    """Tombstones, so a refresh can ask which rows went away since T."""
+    experiment_id = CharField(max_length=32, index=True)
+    deleted_at = DoubleField(index=True)
+
+
+class Execution(BaseModel):
+    experiment = ForeignKeyField(Experiment, primary_key=True, backref="execution_rows",
+                                 on_delete="CASCADE")
+    repository = TextField(default="")
+    branch = CharField(max_length=255, default="")
+    tag = CharField(max_length=255, default="")
+    commit = CharField(max_length=64, default="")
+    entry_point = TextField(default="")
+    entry_kind = CharField(max_length=16, default="script")  # script | module
+    working_dir = TextField(default="")
+    binary = CharField(max_length=255, default="")
+    diff = TextField(default="")
+    requirements = TextField(null=True)
+    environment = CharField(max_length=32, default="pip")  # pip | conda | poetry | none
+    container_image = TextField(default="")
+    container_args = TextField(default="")
+    container_setup = TextField(default="")
+    output_uri = TextField(default="")
+
+
+class Tag(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=255, unique=True)
+    background = CharField(max_length=16, null=True)
+    foreground = CharField(max_length=16, null=True)
+
+
+class ExperimentTag(BaseModel):
+    experiment = ForeignKeyField(Experiment, backref="tag_links", on_delete="CASCADE")
+    tag = ForeignKeyField(Tag, backref="experiment_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("experiment", "tag"), True),)
+
+
+class HyperParam(BaseModel):
+    """A hyperparameter; user properties are the section ``properties``."""
+    experiment = ForeignKeyField(Experiment, backref="hyperparams", on_delete="CASCADE")
+    section = CharField(max_length=255)
+    name = CharField(max_length=255)
+    value = TextField(default="")
+    type = CharField(max_length=64, default="")
+    description = TextField(default="")
+    default = TextField(null=True)
+
+    class Meta:
+        indexes = ((("experiment", "section", "name"), True), (("section", "name"), False))
+
+
+class ConfigObject(BaseModel):
+    experiment = ForeignKeyField(Experiment, backref="configs", on_delete="CASCADE")
+    name = CharField(max_length=255)
+    description = TextField(default="")
+    content_type = CharField(max_length=64, default="")  # json | yaml | text | hocon
+    value = TextField(default="")
+
+    class Meta:
+        indexes = ((("experiment", "name"), True),)
+
+
+# ---- Outputs -------------------------------------------------------------
+
+class MetricSummary(BaseModel):
+    """Per experiment/metric/variant summary; what the table's metric columns show.
+
+    ``min``/``max`` ignore NaN; ``last`` is the value as reported.
+    """
+    experiment = ForeignKeyField(Experiment, backref="metric_summaries", on_delete="CASCADE")
+    metric = CharField(max_length=255)
+    variant = CharField(max_length=255)
+    first = DoubleField(null=True)
+    last = DoubleField(null=True)
+    min = DoubleField(null=True)
+    max = DoubleField(null=True)
+    total = DoubleField(default=0.0)  # sum of finite values, for the mean
+    finite_count = IntegerField(default=0)
+    count = IntegerField(default=0)
+    last_iteration = IntegerField(null=True)
+    min_iteration = IntegerField(null=True)
+    max_iteration = IntegerField(null=True)
+
+    class Meta:
+        indexes = ((("experiment", "metric", "variant"), True), (("metric", "variant"), False))
+
+
+class ScalarChunk(BaseModel):
+    """A run of points of one series, stored as packed numpy arrays.
+
+    One row per point would make a 1M-point series a 1M-row read; chunks of a
+    few thousand points make it a few hundred rows of bytes.
+    """
+    experiment = ForeignKeyField(Experiment, backref="scalar_chunks", on_delete="CASCADE")
+    metric = CharField(max_length=255)
+    variant = CharField(max_length=255)
+    seq = IntegerField()
+    count = IntegerField()
+    first_iteration = IntegerField()
+    last_iteration = IntegerField()
+    iterations = BlobField()  # int64 little-endian
+    values = BlobField()  # float64 little-endian
+    timestamps = BlobField()  # float64 epoch seconds
+
+    class Meta:
+        indexes = ((("experiment", "metric", "variant", "seq"), True),)
+
+
+class SingleValue(BaseModel):
+    experiment = ForeignKeyField(Experiment, backref="single_values", on_delete="CASCADE")
+    name = CharField(max_length=255)
+    value = DoubleField(null=True)
+    timestamp = DoubleField()
+
+    class Meta:
+        indexes = ((("experiment", "name"), True),)
+
+
+class Plot(BaseModel):
+    """A non-time-series plot sample: line, scatter, bar, histogram, table, confusion."""
+    experiment = ForeignKeyField(Experiment, backref="plots", on_delete="CASCADE")
+    metric = CharField(max_length=255)
+    variant = CharField(max_length=255)
+    iteration = IntegerField(default=0)
+    kind = CharField(max_length=32)
+    data = TextField()  # JSON
+    timestamp = DoubleField()
+
+    class Meta:
+        indexes = ((("experiment", "metric", "variant", "iteration"), False),)
+
+
+class DebugSample(BaseModel):
+    experiment = ForeignKeyField(Experiment, backref="debug_samples", on_delete="CASCADE")
+    metric = CharField(max_length=255)
+    variant = CharField(max_length=255)
+    iteration = IntegerField(default=0)
+    path = TextField(default="")  # file in our storage, or an external URI
+    content_type = CharField(max_length=64, default="image/png")
+    data = BlobField(null=True)  # small samples kept inline
+    timestamp = DoubleField()
+
+    class Meta:
+        indexes = ((("experiment", "metric", "variant", "iteration"), False),)
+
+
+class ConsoleChunk(BaseModel):
+    """Consecutive console lines of one level, written in one flush.
+
+    ``first_line`` is the 0-based index of the chunk's first line in the whole
+    log, so a viewer can load any window of lines lazily.
+    """
+    experiment = ForeignKeyField(Experiment, backref="console_chunks", on_delete="CASCADE")
+    seq = IntegerField()
+    first_line = IntegerField()
+    line_count = IntegerField()
+    level = CharField(max_length=16, default="info")
+    timestamp = DoubleField()
+    text = TextField()
+
+    class Meta:
+        indexes = ((("experiment", "seq"), True), (("experiment", "first_line"), False))
+
+
+class Artifact(BaseModel):
+    experiment = ForeignKeyField(Experiment, backref="artifacts", on_delete="CASCADE")
+    name = CharField(max_length=255)
+    kind = CharField(max_length=16, default="artifact")  # artifact | model
+    mode = CharField(max_length=16, default="output")  # input | output
+    uri = TextField(default="")
+    in_storage = BooleanField(default=False)  # a file we own; Delete/Reset remove it
+    size = IntegerField(null=True)
+    hash = CharField(max_length=128, default="")
+    content_type = CharField(max_length=128, default="")
+    preview = TextField(default="")
+    metadata = TextField(default="{}")  # JSON
+    created = DoubleField()
+
+    class Meta:
+        indexes = ((("experiment", "kind", "mode", "name"), True),)
+
+
+# ---- Orchestration ---------------------------------------------------------
+
+class QueueEntry(BaseModel):
+    queue = ForeignKeyField(Queue, backref="entries", on_delete="CASCADE")
+    experiment = ForeignKeyField(Experiment, unique=True, backref="queue_entries",
+                                 on_delete="CASCADE")
+    position = DoubleField()
+    added = DoubleField()
+
+    class Meta:
+        indexes = ((("queue", "position"), False),)
+
+
+class Worker(BaseModel):
+    name = CharField(max_length=255, primary_key=True)
+    host = CharField(max_length=255, default="")
+    status = CharField(max_length=32, default="idle")  # idle | busy | stopped
+    current_experiment = ForeignKeyField(Experiment, null=True, on_delete="SET NULL")
+    started = DoubleField()
+    last_seen = DoubleField()
+    resources = TextField(default="{}")  # JSON
+
+
+class WorkerQueue(BaseModel):
+    worker = ForeignKeyField(Worker, backref="queue_links", on_delete="CASCADE")
+    queue = ForeignKeyField(Queue, backref="worker_links", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("worker", "queue"), True),)
+
+
+class WorkerStat(BaseModel):
+    worker = ForeignKeyField(Worker, backref="stats", on_delete="CASCADE")
+    timestamp = DoubleField()
+    data = TextField()  # JSON: cpu, gpu, memory, network
+
+    class Meta:
+        indexes = ((("worker", "timestamp"), False),)
+
+
+# ---- Per-user state ----------------------------------------------------------
+
+class SavedView(BaseModel):
+    """A table layout. ``scope`` names a project view ("project:3:flat"),
+    ``name`` is "" for the layout last used there, else a named saved view."""
+    user = CharField(max_length=255)
+    scope = CharField(max_length=255)
+    name = CharField(max_length=255, default="")
+    state = TextField()  # JSON, versioned inside
+    updated = DoubleField()
+
+    class Meta:
+        indexes = ((("user", "scope", "name"), True),)
+
+
+class Preference(BaseModel):
+    user = CharField(max_length=255)
+    key = CharField(max_length=255)
+    value = TextField()  # JSON
+
+    class Meta:
+        indexes = ((("user", "key"), True),)
+
+
+ALL_MODELS = [
+    SchemaVersion, Project, Queue, Experiment, DeletedExperiment, Execution, Tag, ExperimentTag,
+    HyperParam, ConfigObject, MetricSummary, ScalarChunk, SingleValue, Plot, DebugSample,
+    ConsoleChunk, Artifact, QueueEntry, Worker, WorkerQueue, WorkerStat, SavedView, Preference,
+]
+
+# Everything an experiment owns, child tables first; used by Delete and Reset.
+EXPERIMENT_OUTPUT_MODELS = [MetricSummary, ScalarChunk, SingleValue, Plot, DebugSample, ConsoleChunk]
