@@ -1,0 +1,766 @@
+"""The experiments table as numpy columns, with vectorised sort, filter and search.
+
+``ExperimentTable`` keeps one slot per experiment ever loaded into it: base
+columns as arrays indexed by slot, custom (metric / hyperparameter) columns
+the same way. Removed experiments only lose their ``alive`` flag, so slots
+never move and a refresh touches only the slots that changed. ``order`` lists
+the slots on screen (filtered, then sorted); the Qt model maps its rows
+through it and never sorts or filters anything itself.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from exptable_desktop.core import states as st
+from exptable_desktop.core.columns import DEFAULT_SORT, HYPERPARAM, METRIC, spec_for
+from exptable_desktop.core.filters import NO_VALUE, AnyFilter, RangeFilter, SearchQuery, TagFilter, ValueSetFilter
+from exptable_desktop.store import bulk
+from exptable_desktop.store.bulk import BASE_FIELDS, Scope
+
+FLOAT_COLUMNS = ("started", "last_update", "created", "last_iteration", "progress", "run_time")
+CATEGORY_COLUMNS = ("type", "status", "project", "user", "parent")
+TEXT_COLUMNS = ("name", "description", "id")
+_F = {name: i for i, name in enumerate(BASE_FIELDS)}
+
+
+def _as_float(value: str) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _label_rank(key, label: str):
+    return (label.lower(), label)
+
+
+def _status_rank(key, label: str):
+    return (st.LIFECYCLE_ORDER.get(key, 99), label)
+
+
+def _value_rank(key, label: str):
+    # Hyperparameter values are strings; numbers among them sort numerically, first.
+    number = _as_float(label)
+    return (0, number, "") if number is not None else (1, 0.0, label.lower())
+
+
+class Categorical:
+    """A column of few distinct values: int32 codes per slot (-1 = missing) plus the values."""
+
+    def __init__(self, capacity: int, rank: Callable[[Any, str], Any] = _label_rank):
+        self.codes = np.full(capacity, -1, np.int32)
+        self.keys: list[Any] = []
+        self.labels: list[str] = []
+        self.lookup: dict[Any, int] = {}
+        self._rank_fn = rank
+        self._rank: np.ndarray | None = None
+
+    def grow(self, capacity: int) -> None:
+        codes = np.full(capacity, -1, np.int32)
+        codes[:len(self.codes)] = self.codes
+        self.codes = codes
+
+    def code(self, key, label: str | None = None) -> int:
+        if key is None or key == "":
+            return -1
+        code = self.lookup.get(key)
+        if code is None:
+            code = len(self.keys)
+            self.lookup[key] = code
+            self.keys.append(key)
+            self.labels.append(str(key) if label is None else label)
+            self._rank = None
+        return code
+
+    def assign(self, slots: np.ndarray, keys: Sequence, labels: Callable[[Any], str] | None = None) -> None:
+        known = dict(self.lookup)
+        known[None] = known[""] = -1
+        codes = np.fromiter((known.get(k, -2) for k in keys), np.int32, len(keys))
+        unknown = np.flatnonzero(codes == -2).tolist()
+        if unknown:
+            # Labels are worked out once per new value, not once per row.
+            for key in dict.fromkeys(keys[i] for i in unknown):
+                known[key] = self.code(key, None if labels is None else labels(key))
+            codes[unknown] = [known[keys[i]] for i in unknown]
+        self.codes[slots] = codes
+
+    def relabel(self, labels: Callable[[Any], str]) -> None:
+        self.labels = [labels(k) for k in self.keys]
+        self._rank = None
+
+    def key_at(self, slot: int):
+        code = self.codes[slot]
+        return None if code < 0 else self.keys[code]
+
+    def label_at(self, slot: int) -> str:
+        code = self.codes[slot]
+        return "" if code < 0 else self.labels[code]
+
+    def rank(self) -> np.ndarray:
+        """Sort rank of each code (float, so missing can become +inf)."""
+        if self._rank is None or len(self._rank) != len(self.keys):
+            order = sorted(range(len(self.keys)), key=lambda c: self._rank_fn(self.keys[c], self.labels[c]))
+            rank = np.empty(len(self.keys), np.float64)
+            rank[order] = np.arange(len(order), dtype=np.float64)
+            self._rank = rank
+        return self._rank
+
+
+@dataclass
+class CustomColumnData:
+    """One custom column read and converted off the UI thread, ready to install."""
+    key: str
+    slots: np.ndarray
+    metric_values: np.ndarray | None = None
+    codes: np.ndarray | None = None
+    categories: list[str] = field(default_factory=list)
+
+
+def prepare_custom_column(table: "ExperimentTable", key: str, pairs: Iterable[tuple[str, Any]]) -> CustomColumnData:
+    """Map (experiment id, value) pairs onto ``table``'s slots; drops ids the table does not hold."""
+    spec = spec_for(key)
+    lookup = table.id_to_slot
+    kept = [(lookup[e], v) for e, v in pairs if e in lookup]
+    slots = np.fromiter((p[0] for p in kept), np.int64, len(kept))
+    if spec.kind == METRIC:
+        values = np.array([p[1] for p in kept], dtype=np.float64)
+        return CustomColumnData(key, slots, metric_values=values)
+    if spec.kind == HYPERPARAM:
+        index: dict[str, int] = {}
+        codes = np.fromiter((index.setdefault(v, len(index)) if v != "" else -1 for _, v in kept),
+                            np.int32, len(kept))
+        return CustomColumnData(key, slots, codes=codes, categories=list(index))
+    raise ValueError(f"{key!r} is not a custom column")
+
+
+@dataclass
+class ChangeSet:
+    """What changed in the database since a moment, fetched in a few bulk queries."""
+    since: float
+    fetched_at: float
+    rows: list[tuple]
+    deleted: list[str]
+    tag_links: list[tuple[str, int]]
+    tag_table: dict[int, tuple[str, str | None, str | None]]
+    metric_rows: list[tuple]
+    hyperparam_rows: list[tuple]
+    parent_names: dict[str, str]
+    project_paths: dict[int, str]
+
+
+@dataclass
+class RefreshResult:
+    updated: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    inserted: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    removed: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    @property
+    def any(self) -> bool:
+        return bool(len(self.updated) or len(self.inserted) or len(self.removed))
+
+
+class ExperimentTable:
+    """Columns of the experiments in one scope; see the module docstring."""
+
+    def __init__(self, capacity: int = 1024):
+        self.n = 0
+        self.capacity = max(16, capacity)
+        cap = self.capacity
+        self.ids = np.empty(cap, object)
+        self.id_to_slot: dict[str, int] = {}
+        self.text = {name: np.full(cap, "", object) for name in ("name", "description")}
+        self.search_text = np.full(cap, "", object)
+        self.nums = {name: np.full(cap, np.nan) for name in FLOAT_COLUMNS}
+        self.cats = {
+            "type": Categorical(cap, lambda k, label: (label.lower(),)),
+            "status": Categorical(cap, _status_rank),
+            "project": Categorical(cap),
+            "user": Categorical(cap),
+            "parent": Categorical(cap),
+        }
+        self.archived = np.zeros(cap, bool)
+        self.alive = np.zeros(cap, bool)
+        self.tags = np.empty(cap, object)
+        self.tags[:] = [()] * cap
+        self.tag_info: dict[int, tuple[str, str | None, str | None]] = {}
+        self.metrics: dict[str, np.ndarray] = {}
+        self.hyperparams: dict[str, Categorical] = {}
+        self.project_paths: dict[int, str] = {}
+        self.parent_names: dict[str, str] = {}
+
+        self.sort: list[tuple[str, bool]] = list(DEFAULT_SORT)
+        self.filters: dict[str, AnyFilter] = {}
+        self.search: SearchQuery | None = None
+        self._filter_masks: dict[str, np.ndarray] = {}
+        self._search_mask: np.ndarray | None = None
+        self.mask = np.zeros(cap, bool)
+        self.sorted_slots = np.empty(0, np.int64)
+        self.order = np.empty(0, np.int64)
+        self._row_of_slot: np.ndarray | None = None
+        self._text_rank: dict[str, np.ndarray] = {}
+
+    # ---- Storage --------------------------------------------------------------
+
+    def _ensure_capacity(self, needed: int) -> None:
+        if needed <= self.capacity:
+            return
+        cap = self.capacity
+        while cap < needed:
+            cap *= 2
+
+        def grown(arr, fill):
+            out = np.empty(cap, arr.dtype) if fill is None else np.full(cap, fill, arr.dtype)
+            out[:self.capacity] = arr
+            return out
+        self.ids = grown(self.ids, None)
+        self.text = {k: grown(v, "") for k, v in self.text.items()}
+        self.search_text = grown(self.search_text, "")
+        self.nums = {k: grown(v, np.nan) for k, v in self.nums.items()}
+        for cat in list(self.cats.values()) + list(self.hyperparams.values()):
+            cat.grow(cap)
+        self.archived = grown(self.archived, False)
+        self.alive = grown(self.alive, False)
+        tags = np.empty(cap, object)
+        tags[:] = [()] * cap
+        tags[:self.capacity] = self.tags
+        self.tags = tags
+        self.metrics = {k: grown(v, np.nan) for k, v in self.metrics.items()}
+        self.mask = grown(self.mask, False)
+        for key, m in list(self._filter_masks.items()):
+            self._filter_masks[key] = grown(m, False)
+        if self._search_mask is not None:
+            self._search_mask = grown(self._search_mask, False)
+        self.capacity = cap
+
+    def slots_for(self, ids: Sequence[str], *, create: bool = False) -> np.ndarray:
+        if create and self.n == 0:
+            self._ensure_capacity(len(ids))
+            self.id_to_slot = dict(zip(ids, range(len(ids))))
+            self.ids[:len(ids)] = ids
+            self.n = len(ids)
+            return np.arange(len(ids), dtype=np.int64)
+        if create:
+            new = [i for i in ids if i not in self.id_to_slot]
+            self._ensure_capacity(self.n + len(new))
+            for exp_id in new:
+                self.id_to_slot[exp_id] = self.n
+                self.ids[self.n] = exp_id
+                self.n += 1
+        get = self.id_to_slot.get
+        return np.fromiter((get(i, -1) for i in ids), np.int64, len(ids))
+
+    def write_base_rows(self, rows: Sequence[tuple]) -> np.ndarray:
+        """Store ``bulk.BASE_FIELDS`` tuples (new or known experiments); returns their slots."""
+        if not rows:
+            return np.empty(0, np.int64)
+        cols = list(zip(*rows))
+        slots = self.slots_for(cols[_F["id"]], create=True)
+        for name in ("name", "description"):
+            self.text[name][slots] = cols[_F[name]]
+        for name in FLOAT_COLUMNS:
+            self.nums[name][slots] = np.array(cols[_F[name]], dtype=np.float64)
+        self.cats["type"].assign(slots, cols[_F["type"]], st.type_label)
+        self.cats["status"].assign(slots, [st.normalize_status(s) for s in cols[_F["status"]]], st.status_label)
+        paths = self.project_paths
+        self.cats["project"].assign(slots, cols[_F["project"]], lambda pid: paths.get(pid, str(pid)))
+        self.cats["user"].assign(slots, cols[_F["user"]])
+        names = self.parent_names
+        self.cats["parent"].assign(slots, cols[_F["parent"]], lambda pid: names.get(pid, pid))
+        self.archived[slots] = np.array(cols[_F["archived"]], dtype=bool)
+        self.alive[slots] = True
+        self.search_text[slots] = [f"{n}\n{i}\n{d}".lower() for n, i, d in
+                                   zip(cols[_F["name"]], cols[_F["id"]], cols[_F["description"]])]
+        self._text_rank.clear()
+        self._row_of_slot = None
+        return slots
+
+    def write_tags(self, links: Iterable[tuple[str, int]], slots: np.ndarray | None = None) -> None:
+        """Replace the tags of ``slots`` (default: every slot) with ``links``."""
+        by_slot: dict[int, list[int]] = {}
+        lookup = self.id_to_slot
+        for exp_id, tag_id in links:
+            slot = lookup.get(exp_id)
+            if slot is not None:
+                by_slot.setdefault(slot, []).append(tag_id)
+        info = self.tag_info
+        rank = {t: r for r, t in enumerate(sorted(info, key=lambda t: info[t][0].lower()))}
+        if slots is None:
+            self.tags[:self.n] = [()] * self.n
+        else:
+            for slot in slots.tolist():
+                self.tags[slot] = ()
+        for slot, tag_ids in by_slot.items():
+            self.tags[slot] = tuple(tag_ids) if len(tag_ids) == 1 else tuple(sorted(tag_ids, key=rank.get))
+
+    def set_project_paths(self, paths: dict[int, str]) -> None:
+        self.project_paths = dict(paths)
+        self.cats["project"].relabel(lambda pid: paths.get(pid, str(pid)))
+
+    def set_parent_names(self, names: dict[str, str]) -> None:
+        self.parent_names.update(names)
+        known = self.parent_names
+        self.cats["parent"].relabel(lambda pid: known.get(pid, pid))
+
+    def parent_ids(self) -> list[str]:
+        return list(self.cats["parent"].keys)
+
+    # ---- Custom columns ------------------------------------------------------------
+
+    def add_custom_column(self, key: str, pairs: Iterable[tuple[str, Any]]) -> None:
+        self.install_custom_column(prepare_custom_column(self, key, pairs))
+
+    def install_custom_column(self, data: "CustomColumnData") -> None:
+        if data.metric_values is not None:
+            arr = np.full(self.capacity, np.nan)
+            arr[data.slots] = data.metric_values
+            self.metrics[data.key] = arr
+        else:
+            cat = Categorical(self.capacity, _value_rank)
+            for value in data.categories:
+                cat.code(value)
+            cat.codes[data.slots] = data.codes
+            self.hyperparams[data.key] = cat
+        self._refresh_filter_mask(data.key)
+        if data.key in self.filters:
+            self.recompute_mask()
+
+    def drop_custom_column(self, key: str) -> None:
+        self.metrics.pop(key, None)
+        self.hyperparams.pop(key, None)
+        self.filters.pop(key, None)
+        self._filter_masks.pop(key, None)
+        self.sort = [(k, d) for k, d in self.sort if k != key]
+        self.recompute_mask()
+        self.resort()
+
+    def has_column_data(self, key: str) -> bool:
+        spec = spec_for(key)
+        if spec.kind == METRIC:
+            return key in self.metrics
+        if spec.kind == HYPERPARAM:
+            return key in self.hyperparams
+        return True
+
+    def custom_keys(self) -> list[str]:
+        return list(self.metrics) + list(self.hyperparams)
+
+    # ---- Values of one cell ----------------------------------------------------------
+
+    def value(self, slot: int, key: str):
+        """A cell's raw value: str, float (NaN = missing), tuple of tag ids or None."""
+        if key in self.nums:
+            return self.nums[key][slot]
+        if key in self.text:
+            return self.text[key][slot]
+        if key == "id":
+            return self.ids[slot]
+        if key in self.cats:
+            return self.cats[key].label_at(slot)
+        if key == "tags":
+            return self.tags[slot]
+        if key in self.metrics:
+            return self.metrics[key][slot]
+        if key in self.hyperparams:
+            return self.hyperparams[key].label_at(slot)
+        return None
+
+    def tag_names(self, slot: int) -> list[str]:
+        info = self.tag_info
+        return [info[t][0] for t in self.tags[slot] if t in info]
+
+    def status_at(self, slot: int) -> str:
+        return self.cats["status"].key_at(slot) or ""
+
+    def type_at(self, slot: int) -> str:
+        return self.cats["type"].key_at(slot) or ""
+
+    def row_info(self, slot: int) -> dict:
+        it = self.nums["last_iteration"][slot]
+        return {
+            "id": self.ids[slot], "name": self.text["name"][slot], "status": self.status_at(slot),
+            "type": self.type_at(slot), "archived": bool(self.archived[slot]),
+            "project": self.cats["project"].label_at(slot), "parent": self.cats["parent"].key_at(slot),
+            "user": self.cats["user"].label_at(slot),
+            "last_iteration": None if math.isnan(it) else int(it), "tags": self.tag_names(slot),
+        }
+
+    # ---- Filtering ------------------------------------------------------------------
+
+    def _column_mask(self, key: str, flt: AnyFilter, slots: np.ndarray) -> np.ndarray:
+        if isinstance(flt, RangeFilter):
+            values = self.nums[key][slots] if key in self.nums else (
+                self.metrics[key][slots] if key in self.metrics else None)
+            if values is None:
+                return np.ones(len(slots), bool)
+            with np.errstate(invalid="ignore"):
+                ok = ~np.isnan(values)
+                if flt.low is not None:
+                    ok &= values >= flt.low
+                if flt.high is not None:
+                    ok &= values <= flt.high
+            return ok
+        if isinstance(flt, ValueSetFilter):
+            cat = self.cats.get(key) or self.hyperparams.get(key)
+            if cat is None:
+                return np.ones(len(slots), bool)
+            wanted = [code for code, k in enumerate(cat.keys) if str(k) in flt.values]
+            codes = cat.codes[slots]
+            ok = np.isin(codes, np.array(wanted, np.int32))
+            if NO_VALUE in flt.values:
+                ok |= codes < 0
+            return ok
+        if isinstance(flt, TagFilter):
+            by_name = {info[0]: tid for tid, info in self.tag_info.items()}
+            include = [by_name.get(n, -1) for n in flt.include]
+            exclude = [by_name.get(n, -1) for n in flt.exclude]
+            tags = self.tags[slots]
+            conditions = []
+            for tid in include:
+                conditions.append(np.fromiter((tid in t for t in tags), bool, len(slots)))
+            for tid in exclude:
+                conditions.append(np.fromiter((tid not in t for t in tags), bool, len(slots)))
+            if flt.no_tags:
+                conditions.append(np.fromiter((not t for t in tags), bool, len(slots)))
+            if not conditions:
+                return np.ones(len(slots), bool)
+            combine = np.logical_or if flt.mode == "any" else np.logical_and
+            return combine.reduce(conditions)
+        raise TypeError(f"unknown filter {flt!r}")
+
+    def _refresh_filter_mask(self, key: str) -> None:
+        flt = self.filters.get(key)
+        if flt is None or not flt.active or not self.has_column_data(key):
+            self._filter_masks.pop(key, None)
+            return
+        mask = np.zeros(self.capacity, bool)
+        slots = np.arange(self.n)
+        mask[:self.n] = self._column_mask(key, flt, slots)
+        self._filter_masks[key] = mask
+
+    def _search_values(self, slots: np.ndarray) -> np.ndarray:
+        match = self.search.matcher()
+        texts = self.search_text[slots]
+        return np.fromiter((match(s) for s in texts), bool, len(slots))
+
+    def recompute_mask(self) -> None:
+        mask = self.alive.copy()
+        for m in self._filter_masks.values():
+            mask &= m
+        if self._search_mask is not None:
+            mask &= self._search_mask
+        self.mask = mask
+
+    def _update_masks_at(self, slots: np.ndarray) -> None:
+        if not len(slots):
+            return
+        ok = self.alive[slots].copy()
+        for key, flt in self.filters.items():
+            if key in self._filter_masks:
+                part = self._column_mask(key, flt, slots)
+                self._filter_masks[key][slots] = part
+                ok &= part
+        if self._search_mask is not None:
+            part = self._search_values(slots)
+            self._search_mask[slots] = part
+            ok &= part
+        self.mask[slots] = ok
+
+    def set_filter(self, key: str, flt: AnyFilter | None) -> None:
+        if flt is None or not flt.active:
+            self.filters.pop(key, None)
+        else:
+            spec_for(key)
+            self.filters[key] = flt
+        self._refresh_filter_mask(key)
+        self.recompute_mask()
+        self._apply_order()
+
+    def clear_filters(self) -> None:
+        self.filters.clear()
+        self._filter_masks.clear()
+        self.recompute_mask()
+        self._apply_order()
+
+    def active_filter_keys(self) -> list[str]:
+        return [k for k, f in self.filters.items() if f.active]
+
+    def set_search(self, query: SearchQuery | None) -> None:
+        if query is None or not query.active:
+            self.search = None
+            self._search_mask = None
+        else:
+            self.search = query
+            mask = np.zeros(self.capacity, bool)
+            mask[:self.n] = self._search_values(np.arange(self.n))
+            self._search_mask = mask
+        self.recompute_mask()
+        self._apply_order()
+
+    # ---- Sorting ----------------------------------------------------------------------
+
+    def _text_rank_of(self, key: str) -> np.ndarray:
+        rank = self._text_rank.get(key)
+        if rank is None or len(rank) != self.n:
+            source = self.ids[:self.n] if key == "id" else self.text[key][:self.n]
+            lowered = np.array([s.lower() for s in source], dtype=str) if self.n else np.empty(0, str)
+            _, inverse = np.unique(lowered, return_inverse=True)
+            rank = inverse.astype(np.float64)
+            rank[lowered == ""] = np.inf
+            self._text_rank[key] = rank
+        return rank
+
+    def sort_key(self, key: str, descending: bool) -> np.ndarray:
+        """One float key per slot; missing values are +inf so they come last either way."""
+        n = self.n
+        if key in self.nums or key in self.metrics:
+            values = (self.nums.get(key) if key in self.nums else self.metrics[key])[:n]
+            out = -values if descending else values.copy()
+        elif key in self.text or key == "id":
+            rank = self._text_rank_of(key)
+            out = np.where(np.isinf(rank), np.inf, -rank if descending else rank)
+            return out
+        elif key in self.cats or key in self.hyperparams:
+            cat = self.cats.get(key) or self.hyperparams[key]
+            codes = cat.codes[:n]
+            rank = cat.rank()
+            out = rank[codes] if len(rank) else np.zeros(n)
+            if descending:
+                out = -out
+            out = np.where(codes < 0, np.inf, out)
+            return out
+        else:
+            return np.zeros(n)
+        out[np.isnan(out)] = np.inf
+        return out
+
+    def set_sort(self, sort: Sequence[tuple[str, bool]]) -> None:
+        clean = []
+        for key, desc in sort:
+            spec = spec_for(key)
+            if spec.sortable and key not in [k for k, _ in clean]:
+                clean.append((key, bool(desc)))
+        self.sort = clean
+        self.resort()
+
+    def resort(self) -> None:
+        n = self.n
+        usable = [(k, d) for k, d in self.sort if self.has_column_data(k)]
+        if not usable:
+            perm = np.arange(n)
+        elif len(usable) == 1:
+            perm = np.argsort(self.sort_key(*usable[0]), kind="stable")
+        else:
+            keys = [self.sort_key(k, d) for k, d in reversed(usable)]
+            perm = np.lexsort(keys)
+        self.sorted_slots = perm[self.alive[perm]]
+        self._apply_order()
+
+    def _apply_order(self) -> None:
+        s = self.sorted_slots
+        self.order = s[self.mask[s]]
+        self._row_of_slot = None
+
+    def rows_of_slots(self, slots: np.ndarray) -> np.ndarray:
+        """View rows of ``slots`` (-1 where not on screen)."""
+        if self._row_of_slot is None or len(self._row_of_slot) < self.n:
+            inv = np.full(max(self.n, 1), -1, np.int64)
+            inv[self.order] = np.arange(len(self.order))
+            self._row_of_slot = inv
+        slots = np.asarray(slots, np.int64)
+        inside = (slots >= 0) & (slots < len(self._row_of_slot))
+        out = np.full(len(slots), -1, np.int64)
+        out[inside] = self._row_of_slot[slots[inside]]
+        return out
+
+    # ---- Sets of ids --------------------------------------------------------------------
+
+    def alive_ids(self) -> list[str]:
+        return self.ids[:self.n][self.alive[:self.n]].tolist()
+
+    def visible_ids(self) -> list[str]:
+        return self.ids[self.order].tolist()
+
+    # ---- Distinct values for filter menus ---------------------------------------------------
+
+    def distinct_values(self, key: str) -> list[tuple[str, str, int]]:
+        """(value key, label, count) over the live rows, in sort order; NO_VALUE last if present."""
+        cat = self.cats.get(key) or self.hyperparams.get(key)
+        if cat is None:
+            return []
+        codes = cat.codes[:self.n][self.alive[:self.n]]
+        counts = np.bincount(codes[codes >= 0], minlength=len(cat.keys)) if len(cat.keys) else np.zeros(0, int)
+        rank = cat.rank()
+        present = [c for c in range(len(cat.keys)) if counts[c]]
+        present.sort(key=lambda c: rank[c])
+        out = [(str(cat.keys[c]), cat.labels[c], int(counts[c])) for c in present]
+        missing = int((codes < 0).sum())
+        if missing:
+            out.append((NO_VALUE, "(no value)", missing))
+        return out
+
+    def distinct_tags(self) -> list[tuple[str, int]]:
+        counts: dict[int, int] = {}
+        untagged = 0
+        for tags in self.tags[:self.n][self.alive[:self.n]]:
+            if not tags:
+                untagged += 1
+            for t in tags:
+                counts[t] = counts.get(t, 0) + 1
+        names = sorted(((self.tag_info[t][0], c) for t, c in counts.items() if t in self.tag_info),
+                       key=lambda p: p[0].lower())
+        return names + ([("", untagged)] if untagged else [])
+
+    # ---- Refresh -----------------------------------------------------------------------------
+
+    def apply_changes(self, changes: ChangeSet, scope: Scope) -> RefreshResult:
+        """Fold a ChangeSet in: update rows in place, add new ones, drop those gone from scope."""
+        self.tag_info = dict(changes.tag_table)
+        if changes.project_paths and changes.project_paths != self.project_paths:
+            self.set_project_paths(changes.project_paths)
+        if changes.parent_names:
+            self.set_parent_names(changes.parent_names)
+        removed: list[int] = []
+        for exp_id in changes.deleted:
+            slot = self.id_to_slot.get(exp_id)
+            if slot is not None and self.alive[slot]:
+                removed.append(slot)
+        keep_rows = []
+        i_id, i_proj, i_arch, i_upd = _F["id"], _F["project"], _F["archived"], _F["last_update"]
+        last_update = self.nums["last_update"]
+        for row in changes.rows:
+            slot = self.id_to_slot.get(row[i_id])
+            if not scope.contains(row[i_proj], row[i_arch]):
+                if slot is not None and self.alive[slot]:
+                    removed.append(slot)
+                continue
+            if slot is not None and self.alive[slot] and last_update[slot] == row[i_upd]:
+                continue  # seen at the previous tick (the ticks overlap on purpose)
+            keep_rows.append(row)
+        removed_arr = np.array(sorted(set(removed)), np.int64)
+        self.alive[removed_arr] = False
+        self.mask[removed_arr] = False
+        was_alive = {row[i_id]: self.alive[self.id_to_slot[row[i_id]]]
+                     for row in keep_rows if row[i_id] in self.id_to_slot}
+        slots = self.write_base_rows(keep_rows)
+        shown_before = np.array([was_alive.get(row[i_id], False) for row in keep_rows], bool)
+        updated, inserted = slots[shown_before], slots[~shown_before]
+        if len(slots):
+            self.write_tags(changes.tag_links, slots)
+            self._write_custom_rows(slots, self.ids[slots].tolist(), changes)
+        self._update_masks_at(slots)
+        if len(removed_arr):
+            self.recompute_mask()
+        if len(slots) or len(removed_arr):
+            self.resort()
+        return RefreshResult(updated=updated, inserted=inserted, removed=removed_arr)
+
+    def _write_custom_rows(self, slots: np.ndarray, ids: list[str], changes: ChangeSet) -> None:
+        slot_of = dict(zip(ids, slots.tolist()))
+        if self.metrics:
+            for arr in self.metrics.values():
+                arr[slots] = np.nan
+            by_field = {"last": 3, "min": 4, "max": 5}
+            wanted = {}
+            for key in self.metrics:
+                metric, variant, fld = spec_for(key).source
+                wanted.setdefault((metric, variant), []).append((key, by_field[fld]))
+            for row in changes.metric_rows:
+                for key, idx in wanted.get((row[1], row[2]), ()):
+                    slot = slot_of.get(row[0])
+                    if slot is not None:
+                        self.metrics[key][slot] = np.nan if row[idx] is None else row[idx]
+        if self.hyperparams:
+            for cat in self.hyperparams.values():
+                cat.codes[slots] = -1
+            wanted_hp = {spec_for(key).source: key for key in self.hyperparams}
+            for exp_id, section, name, value in changes.hyperparam_rows:
+                key = wanted_hp.get((section, name))
+                slot = slot_of.get(exp_id)
+                if key is not None and slot is not None:
+                    cat = self.hyperparams[key]
+                    cat.codes[slot] = cat.code(value)
+
+
+# ---- Loading from the database ----------------------------------------------------------------
+
+def project_paths() -> dict[int, str]:
+    rows = bulk.project_rows()
+    by_id = {pid: (name, parent) for pid, name, parent in rows}
+    out: dict[int, str] = {}
+
+    def path(pid: int, depth: int = 0) -> str:
+        if pid in out:
+            return out[pid]
+        name, parent = by_id[pid]
+        text = f"{path(parent, depth + 1)}/{name}" if parent in by_id and depth < 64 else name
+        out[pid] = text
+        return text
+    for pid in by_id:
+        path(pid)
+    return out
+
+
+def load_base_table(scope: Scope, limit: int | None = None) -> ExperimentTable:
+    """Base columns and tags of the experiments in ``scope`` (with ``limit``: the most recently updated)."""
+    rows = bulk.load_base_rows(scope, limit)
+    table = ExperimentTable(capacity=int(len(rows) * 1.25) + 64)
+    table.project_paths = project_paths()
+    table.tag_info = bulk.tag_table()
+    table.write_base_rows(rows)
+    table.set_parent_names(bulk.experiment_names(table.parent_ids()))
+    table.write_tags(bulk.load_tag_links(scope) if limit is None else bulk.load_tag_links_for(table.alive_ids()))
+    table.recompute_mask()
+    table.resort()
+    return table
+
+
+def load_table(scope: Scope, custom_keys: Sequence[str] = ()) -> ExperimentTable:
+    table = load_base_table(scope)
+    whole_db = covers_most_of_db(table)
+    for key in custom_keys:
+        table.add_custom_column(key, load_custom_column(scope, key, whole_db=whole_db))
+    table.resort()
+    return table
+
+
+def covers_most_of_db(table: ExperimentTable) -> bool:
+    return table.n * 3 >= bulk.experiment_count()
+
+
+def load_custom_column(scope: Scope, key: str, *, whole_db: bool = False) -> list[tuple[str, Any]]:
+    spec = spec_for(key)
+    if spec.kind == METRIC:
+        return bulk.load_metric_column(scope, *spec.source, whole_db=whole_db)
+    if spec.kind == HYPERPARAM:
+        return bulk.load_hyperparam_column(scope, *spec.source, whole_db=whole_db)
+    raise ValueError(f"{key!r} is not a custom column")
+
+
+def fetch_changes(since: float, custom_keys: Sequence[str], known_parents: Iterable[str] = ()) -> ChangeSet:
+    """Everything that moved at or after ``since``: a handful of indexed queries, no Qt."""
+    fetched_at = time.time()
+    rows = bulk.changed_since(since)
+    ids = [r[_F["id"]] for r in rows]
+    metrics, sections = set(), set()
+    for key in custom_keys:
+        spec = spec_for(key)
+        if spec.kind == METRIC:
+            metrics.add(spec.source[0])
+        elif spec.kind == HYPERPARAM:
+            sections.add(spec.source[0])
+    known = set(known_parents)
+    new_parents = {r[_F["parent"]] for r in rows if r[_F["parent"]] and r[_F["parent"]] not in known}
+    return ChangeSet(
+        since=since, fetched_at=fetched_at, rows=rows, deleted=bulk.deleted_since(since),
+        tag_links=bulk.load_tag_links_for(ids) if ids else [], tag_table=bulk.tag_table(),
+        metric_rows=bulk.metric_rows_for(ids, metrics) if ids else [],
+        hyperparam_rows=bulk.hyperparam_rows_for(ids, sections) if ids else [],
+        parent_names=bulk.experiment_names(new_parents) if new_parents else {},
+        project_paths=project_paths() if ids else {},
+    )

@@ -1,0 +1,266 @@
+"""Bulk reads for the experiments table: whole columns in one query each.
+
+The table never asks the database about one cell. It loads the base columns
+of every experiment in scope in one query, tags in one more, and each custom
+(metric or hyperparameter) column in one query; a refresh asks only for rows
+whose ``last_update`` moved since the previous tick, plus deletion tombstones.
+
+Also here: the per-user saved table layouts (SavedView) and preferences.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from peewee import fn
+
+from exptable_desktop.store.db import run_write
+from exptable_desktop.store.schema import (
+    DeletedExperiment,
+    Experiment,
+    ExperimentTag,
+    HyperParam,
+    MetricSummary,
+    Preference,
+    Project,
+    SavedView,
+    Tag,
+    database_proxy,
+)
+
+# SQLite limits the number of bound parameters; chunk IN lists below it.
+IN_CHUNK = 500
+
+BASE_FIELDS = (
+    "id", "name", "type", "status", "project", "user", "parent", "started", "last_update",
+    "last_iteration", "progress", "description", "run_time", "archived", "created",
+)
+_BASE_SELECT = (
+    Experiment.id, Experiment.name, Experiment.type, Experiment.status, Experiment.project,
+    Experiment.user, Experiment.parent, Experiment.started, Experiment.last_update,
+    Experiment.last_iteration, Experiment.progress, Experiment.description, Experiment.run_time,
+    Experiment.archived, Experiment.created,
+)
+
+METRIC_FIELDS = ("last", "min", "max")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which experiments a table shows: some projects (None = all) and archived or not."""
+    project_ids: tuple[int, ...] | None
+    archived: bool
+
+    def where(self):
+        cond = Experiment.archived == self.archived
+        if self.project_ids is not None:
+            cond &= Experiment.project.in_(list(self.project_ids))
+        return cond
+
+    def contains(self, project_id: int, archived: bool) -> bool:
+        if bool(archived) != self.archived:
+            return False
+        return self.project_ids is None or project_id in self.project_ids
+
+
+def _fetch(query) -> list[tuple]:
+    """Rows of ``query`` straight from the DB cursor.
+
+    Six times faster than ``.tuples()`` on 100,000 rows: peewee's per-row
+    field conversion is what costs, and these columns need none.
+    """
+    return database_proxy.obj.execute(query).fetchall()
+
+
+def _chunks(items: Sequence, size: int = IN_CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# ---- Base columns ------------------------------------------------------------
+
+def load_base_rows(scope: Scope, limit: int | None = None) -> list[tuple]:
+    """Experiments in scope as tuples ordered like ``BASE_FIELDS``; with ``limit``, the most recently updated."""
+    query = Experiment.select(*_BASE_SELECT).where(scope.where())
+    if limit is not None:
+        query = query.order_by(Experiment.last_update.desc()).limit(limit)
+    return _fetch(query)
+
+
+def scope_count(scope: Scope) -> int:
+    return Experiment.select(fn.COUNT(Experiment.id)).where(scope.where()).scalar()
+
+
+def load_base_rows_for(ids: Sequence[str]) -> list[tuple]:
+    out: list[tuple] = []
+    for chunk in _chunks(list(ids)):
+        out.extend(_fetch(Experiment.select(*_BASE_SELECT).where(Experiment.id.in_(chunk))))
+    return out
+
+
+def changed_since(since: float) -> list[tuple]:
+    """Experiments of any scope whose ``last_update`` is at or after ``since``."""
+    return _fetch(Experiment.select(*_BASE_SELECT).where(Experiment.last_update >= since))
+
+
+def deleted_since(since: float) -> list[str]:
+    return [i for (i,) in DeletedExperiment.select(DeletedExperiment.experiment_id)
+            .where(DeletedExperiment.deleted_at >= since).tuples()]
+
+
+def experiment_names(ids: Iterable[str]) -> dict[str, str]:
+    ids = list(dict.fromkeys(i for i in ids if i))
+    out: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        out.update(Experiment.select(Experiment.id, Experiment.name).where(Experiment.id.in_(chunk)).tuples())
+    return out
+
+
+def project_rows() -> list[tuple[int, str, int | None]]:
+    return list(Project.select(Project.id, Project.name, Project.parent).tuples())
+
+
+def project_counts(archived: bool) -> dict[int, int]:
+    return dict(Experiment.select(Experiment.project, fn.COUNT(Experiment.id))
+                .where(Experiment.archived == archived).group_by(Experiment.project).tuples())
+
+
+# ---- Tags ----------------------------------------------------------------------
+
+def tag_table() -> dict[int, tuple[str, str | None, str | None]]:
+    """tag id -> (name, background, foreground)."""
+    return {tid: (name, bg, fg) for tid, name, bg, fg in
+            Tag.select(Tag.id, Tag.name, Tag.background, Tag.foreground).tuples()}
+
+
+def load_tag_links(scope: Scope) -> list[tuple[str, int]]:
+    """(experiment id, tag id) for every tagged experiment in scope."""
+    return _fetch(ExperimentTag.select(ExperimentTag.experiment, ExperimentTag.tag)
+                  .join(Experiment, on=(ExperimentTag.experiment == Experiment.id))
+                  .where(scope.where()))
+
+
+def load_tag_links_for(ids: Sequence[str]) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for chunk in _chunks(list(ids)):
+        out.extend(ExperimentTag.select(ExperimentTag.experiment, ExperimentTag.tag)
+                   .where(ExperimentTag.experiment.in_(chunk)).tuples())
+    return out
+
+
+# ---- Custom columns --------------------------------------------------------------
+
+def experiment_count() -> int:
+    return Experiment.select(fn.COUNT(Experiment.id)).scalar()
+
+
+def _in_scope(query, model, scope: Scope, whole_db: bool):
+    # When the scope is most of the database, reading the column for every
+    # experiment and dropping strangers in memory beats a join three times.
+    if whole_db:
+        return query
+    return query.join(Experiment, on=(model.experiment == Experiment.id)).where(scope.where())
+
+
+def load_metric_column(scope: Scope, metric: str, variant: str, field: str, *,
+                       whole_db: bool = False) -> list[tuple[str, float | None]]:
+    """(experiment id, value); with ``whole_db`` also rows outside ``scope`` (the caller drops them)."""
+    if field not in METRIC_FIELDS:
+        raise ValueError(f"unknown metric field {field!r}; expected one of {', '.join(METRIC_FIELDS)}")
+    query = (MetricSummary.select(MetricSummary.experiment, getattr(MetricSummary, field))
+             .where((MetricSummary.metric == metric) & (MetricSummary.variant == variant)))
+    return _fetch(_in_scope(query, MetricSummary, scope, whole_db))
+
+
+def load_hyperparam_column(scope: Scope, section: str, name: str, *,
+                           whole_db: bool = False) -> list[tuple[str, str]]:
+    query = (HyperParam.select(HyperParam.experiment, HyperParam.value)
+             .where((HyperParam.section == section) & (HyperParam.name == name)))
+    return _fetch(_in_scope(query, HyperParam, scope, whole_db))
+
+
+def metric_rows_for(ids: Sequence[str], metrics: Iterable[str]) -> list[tuple[str, str, str, Any, Any, Any]]:
+    """(experiment, metric, variant, last, min, max) of the given experiments and metric names."""
+    metrics = list(set(metrics))
+    if not metrics:
+        return []
+    out = []
+    for chunk in _chunks(list(ids)):
+        out.extend(_fetch(MetricSummary.select(MetricSummary.experiment, MetricSummary.metric, MetricSummary.variant,
+                                               MetricSummary.last, MetricSummary.min, MetricSummary.max)
+                          .where(MetricSummary.experiment.in_(chunk) & MetricSummary.metric.in_(metrics))))
+    return out
+
+
+def hyperparam_rows_for(ids: Sequence[str], sections: Iterable[str]) -> list[tuple[str, str, str, str]]:
+    """(experiment, section, name, value) of the given experiments and sections."""
+    sections = list(set(sections))
+    if not sections:
+        return []
+    out = []
+    for chunk in _chunks(list(ids)):
+        out.extend(_fetch(HyperParam.select(HyperParam.experiment, HyperParam.section, HyperParam.name,
+                                            HyperParam.value)
+                          .where(HyperParam.experiment.in_(chunk) & HyperParam.section.in_(sections))))
+    return out
+
+
+def metric_variants(scope: Scope) -> list[tuple[str, str]]:
+    """Distinct (metric, variant) pairs reported by experiments in scope, sorted."""
+    query = MetricSummary.select(MetricSummary.metric, MetricSummary.variant).distinct()
+    if scope.project_ids is not None:
+        query = query.join(Experiment, on=(MetricSummary.experiment == Experiment.id)).where(scope.where())
+    return sorted(query.tuples())
+
+
+def hyperparam_names(scope: Scope) -> list[tuple[str, str]]:
+    """Distinct (section, name) pairs of experiments in scope, sorted."""
+    query = HyperParam.select(HyperParam.section, HyperParam.name).distinct()
+    if scope.project_ids is not None:
+        query = query.join(Experiment, on=(HyperParam.experiment == Experiment.id)).where(scope.where())
+    return sorted(query.tuples())
+
+
+# ---- Saved table layouts and preferences ----------------------------------------------
+
+def load_saved_view(user: str, scope: str, name: str = "") -> dict | None:
+    row = (SavedView.select(SavedView.state)
+           .where((SavedView.user == user) & (SavedView.scope == scope) & (SavedView.name == name)).first())
+    if row is None:
+        return None
+    try:
+        state = json.loads(row.state)
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def store_saved_view(user: str, scope: str, state: dict, name: str = "") -> None:
+    text = json.dumps(state, sort_keys=True)
+
+    def work():
+        (SavedView.insert(user=user, scope=scope, name=name, state=text, updated=time.time())
+         .on_conflict(conflict_target=[SavedView.user, SavedView.scope, SavedView.name],
+                      preserve=[SavedView.state, SavedView.updated]).execute())
+    run_write(work)
+
+
+def get_preference(user: str, key: str, default: Any = None) -> Any:
+    row = Preference.select(Preference.value).where((Preference.user == user) & (Preference.key == key)).first()
+    if row is None:
+        return default
+    try:
+        return json.loads(row.value)
+    except ValueError:
+        return default
+
+
+def set_preference(user: str, key: str, value: Any) -> None:
+    text = json.dumps(value)
+
+    def work():
+        (Preference.insert(user=user, key=key, value=text)
+         .on_conflict(conflict_target=[Preference.user, Preference.key], preserve=[Preference.value]).execute())
+    run_write(work)

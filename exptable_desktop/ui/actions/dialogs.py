@@ -1,0 +1,450 @@
+"""The action dialogs, each behind a small function that returns a plain result.
+
+The controller calls these functions through this module (``dialogs.confirm``,
+``dialogs.ask_queue`` ...), so a test replaces one with ``monkeypatch`` and
+drives a whole flow without a modal loop. The dialog classes are public too,
+so their own logic (defaults, validation, results) is tested directly.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from exptable_desktop.core import states as st
+from exptable_desktop.core.formatting import tag_colors
+from exptable_desktop.ui.actions.lookups import QueueSnapshot, TagInfo, WorkerSnapshot
+
+# Long selections are listed up to this many names, then "and N more".
+LIST_LIMIT = 50
+
+
+def _searchable_combo(items: Sequence[str], current: str | None) -> QComboBox:
+    combo = QComboBox()
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    combo.addItems(list(items))
+    completer = QCompleter(list(items), combo)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    combo.setCompleter(completer)
+    combo.setEditText(current or "")
+    combo.setMinimumWidth(320)
+    return combo
+
+
+def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    box.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    box.accepted.connect(dialog.accept)
+    box.rejected.connect(dialog.reject)
+    return box
+
+
+# ---- Confirmation --------------------------------------------------------------------
+
+@dataclass
+class Confirmation:
+    accepted: bool
+    checked: bool = False  # the dialog's option box, when it has one
+
+
+class ConfirmDialog(QDialog):
+    """A question, optionally a list of what it affects and one option box."""
+
+    def __init__(self, parent: QWidget | None, title: str, text: str, *, items: Sequence[str] = (),
+                 checkbox: str | None = None, checkbox_default: bool = True, ok_text: str = "OK"):
+        super().__init__(parent)
+        self.setObjectName("confirmDialog")
+        self.setWindowTitle(title)
+        layout = QVBoxLayout(self)
+        self.text_label = QLabel(text)
+        self.text_label.setWordWrap(True)
+        self.text_label.setMinimumWidth(420)
+        layout.addWidget(self.text_label)
+        self.item_list: QListWidget | None = None
+        if items:
+            self.item_list = QListWidget()
+            shown = list(items)[:LIST_LIMIT]
+            self.item_list.addItems(shown)
+            if len(items) > LIST_LIMIT:
+                self.item_list.addItem(f"… and {len(items) - LIST_LIMIT} more")
+            self.item_list.setMaximumHeight(min(220, 22 * (len(shown) + 1) + 6))
+            layout.addWidget(self.item_list)
+        self.option: QCheckBox | None = None
+        if checkbox:
+            self.option = QCheckBox(checkbox)
+            self.option.setChecked(checkbox_default)
+            layout.addWidget(self.option)
+        layout.addWidget(_buttons(self, ok_text))
+
+    def result_value(self, accepted: bool) -> Confirmation:
+        return Confirmation(accepted, bool(self.option and self.option.isChecked()))
+
+
+def confirm(parent: QWidget | None, title: str, text: str, *, items: Sequence[str] = (),
+            checkbox: str | None = None, checkbox_default: bool = True, ok_text: str = "OK") -> Confirmation:
+    dialog = ConfirmDialog(parent, title, text, items=items, checkbox=checkbox,
+                           checkbox_default=checkbox_default, ok_text=ok_text)
+    return dialog.result_value(dialog.exec() == QDialog.DialogCode.Accepted)
+
+
+# ---- Enqueue / Retry -------------------------------------------------------------------
+
+class QueueDialog(QDialog):
+    """Pick a queue (type a new name to create it); warns when no worker listens to it."""
+
+    def __init__(self, parent: QWidget | None, queues: Sequence[str], preselected: str, *, count: int,
+                 retry: bool, has_workers: Callable[[str], bool]):
+        super().__init__(parent)
+        self.setObjectName("queueDialog")
+        self._queues = set(queues)
+        self._has_workers = has_workers
+        noun = "experiment" if count == 1 else f"{count} experiments"
+        self.setWindowTitle("Retry" if retry else "Enqueue")
+        layout = QVBoxLayout(self)
+        text = (f"Enqueue the previously failed {noun} again; make sure you have corrected the problem first."
+                if retry else f"Enqueue the {noun} for execution.")
+        intro = QLabel(text)
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.queue_combo = _searchable_combo(sorted(self._queues), preselected)
+        self.queue_combo.setObjectName("queueCombo")
+        form.addRow("Queue:", self.queue_combo)
+        layout.addLayout(form)
+        self.note = QLabel()
+        self.note.setObjectName("queueNote")
+        self.note.setWordWrap(True)
+        layout.addWidget(self.note)
+        self.buttons = _buttons(self, "Retry" if retry else "Enqueue")
+        layout.addWidget(self.buttons)
+        self.queue_combo.editTextChanged.connect(self._update_note)
+        self._update_note()
+
+    def chosen(self) -> str:
+        return self.queue_combo.currentText().strip()
+
+    def _update_note(self) -> None:
+        name = self.chosen()
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(bool(name))
+        if not name:
+            self.note.setText("Type a queue name.")
+            return
+        notes = []
+        if name not in self._queues:
+            notes.append(f'"{name}" is a new queue; it will be created.')
+        if not self._has_workers(name):
+            notes.append(f'⚠ No worker listens to "{name}": the experiments will wait as Pending until one does.')
+        self.note.setText("\n".join(notes))
+
+
+def ask_queue(parent: QWidget | None, queues: Sequence[str], preselected: str, *, count: int, retry: bool,
+              has_workers: Callable[[str], bool]) -> str | None:
+    dialog = QueueDialog(parent, queues, preselected, count=count, retry=retry, has_workers=has_workers)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.chosen() or None
+
+
+# ---- Clone / Move ------------------------------------------------------------------------
+
+@dataclass
+class CloneRequest:
+    project: str
+    name: str | None  # None: each clone is named "Clone Of <original>"
+    set_parent: bool
+    description: str
+
+
+class CloneDialog(QDialog):
+    def __init__(self, parent: QWidget | None, source_name: str, count: int, projects: Sequence[str],
+                 default_project: str | None):
+        super().__init__(parent)
+        self.setObjectName("cloneDialog")
+        self.setWindowTitle("Clone Experiment" if count == 1 else f"Clone {count} Experiments")
+        self._count = count
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.project_combo = _searchable_combo(projects, default_project)
+        self.project_combo.setObjectName("cloneProject")
+        self.project_combo.lineEdit().setPlaceholderText("Pick a project or type a new one (a/b/c)")
+        form.addRow("Project:", self.project_combo)
+        self.name_edit = QLineEdit(f"Clone Of {source_name}" if count == 1 else "")
+        self.name_edit.setObjectName("cloneName")
+        if count != 1:
+            self.name_edit.setPlaceholderText("Each clone is named \"Clone Of <name>\"")
+            self.name_edit.setEnabled(False)
+        form.addRow("Name:", self.name_edit)
+        self.parent_box = QCheckBox(f'Set "{source_name}" as parent' if count == 1 else "Set the originals as parents")
+        self.parent_box.setObjectName("cloneSetParent")
+        form.addRow("", self.parent_box)
+        self.description_edit = QPlainTextEdit()
+        self.description_edit.setObjectName("cloneDescription")
+        self.description_edit.setPlaceholderText("Description (optional)")
+        self.description_edit.setMaximumHeight(90)
+        form.addRow("Description:", self.description_edit)
+        layout.addLayout(form)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #c62828;")
+        layout.addWidget(self.error)
+        self.buttons = _buttons(self, "Clone")
+        layout.addWidget(self.buttons)
+        self.project_combo.editTextChanged.connect(self._validate)
+        self.name_edit.textChanged.connect(self._validate)
+        self._validate()
+
+    def _problem(self) -> str:
+        if not self.project_combo.currentText().strip().strip("/"):
+            return "Choose a project."
+        if self._count == 1 and len(self.name_edit.text().strip()) < 2:
+            return "A name needs at least 2 characters."
+        return ""
+
+    def _validate(self) -> None:
+        problem = self._problem()
+        self.error.setText(problem)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
+
+    def request(self) -> CloneRequest:
+        return CloneRequest(
+            project=self.project_combo.currentText().strip().strip("/"),
+            name=self.name_edit.text().strip() if self._count == 1 else None,
+            set_parent=self.parent_box.isChecked(),
+            description=self.description_edit.toPlainText(),
+        )
+
+
+def ask_clone(parent: QWidget | None, source_name: str, count: int, projects: Sequence[str],
+              default_project: str | None) -> CloneRequest | None:
+    dialog = CloneDialog(parent, source_name, count, projects, default_project)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.request()
+
+
+class ProjectDialog(QDialog):
+    def __init__(self, parent: QWidget | None, count: int, projects: Sequence[str], default: str | None):
+        super().__init__(parent)
+        self.setObjectName("moveDialog")
+        self.setWindowTitle("Move to Project")
+        layout = QVBoxLayout(self)
+        noun = "1 experiment" if count == 1 else f"{count} experiments"
+        layout.addWidget(QLabel(f"Move {noun} to the project (type a path such as a/b to create one):"))
+        self.project_combo = _searchable_combo(projects, default)
+        self.project_combo.setObjectName("moveProject")
+        layout.addWidget(self.project_combo)
+        self.buttons = _buttons(self, "Move")
+        layout.addWidget(self.buttons)
+        self.project_combo.editTextChanged.connect(
+            lambda: self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.chosen())))
+
+    def chosen(self) -> str:
+        return self.project_combo.currentText().strip().strip("/")
+
+
+def ask_project(parent: QWidget | None, count: int, projects: Sequence[str], default: str | None) -> str | None:
+    dialog = ProjectDialog(parent, count, projects, default)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.chosen() or None
+
+
+# ---- Tag colours -----------------------------------------------------------------------------
+
+def chip_style(background: str, foreground: str) -> str:
+    return (f"background: {background}; color: {foreground}; border-radius: 8px; "
+            f"padding: 1px 8px; font-size: 11px;")
+
+
+class TagColorsDialog(QDialog):
+    """Background and foreground per tag; unchanged tags keep the default palette."""
+
+    def __init__(self, parent: QWidget | None, tags: Sequence[TagInfo]):
+        super().__init__(parent)
+        self.setObjectName("tagColorsDialog")
+        self.setWindowTitle("Tag Colours")
+        self._original = {t.name: (t.background, t.foreground) for t in tags}
+        self._current = dict(self._original)
+        layout = QVBoxLayout(self)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Search tags")
+        layout.addWidget(self.filter_edit)
+        self.table = QTableWidget(len(tags), 4)
+        self.table.setObjectName("tagColorsTable")
+        self.table.setHorizontalHeaderLabels(["Tag", "Background", "Foreground", ""])
+        self.table.verticalHeader().hide()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self._chips: dict[str, QLabel] = {}
+        self._swatches: dict[tuple[str, str], QPushButton] = {}
+        self._rows: dict[str, int] = {}
+        for row, tag in enumerate(tags):
+            self._rows[tag.name] = row
+            chip = QLabel(tag.name)
+            self._chips[tag.name] = chip
+            self.table.setCellWidget(row, 0, self._centered(chip))
+            for col, which in ((1, "background"), (2, "foreground")):
+                button = QPushButton()
+                button.setToolTip(f"Choose the {which} colour of \"{tag.name}\"")
+                button.clicked.connect(lambda _=False, n=tag.name, w=which: self._pick(n, w))
+                self._swatches[(tag.name, which)] = button
+                self.table.setCellWidget(row, col, button)
+            reset = QPushButton("Default")
+            reset.clicked.connect(lambda _=False, n=tag.name: self.set_colors(n, None, None))
+            self.table.setCellWidget(row, 3, reset)
+            self._paint(tag.name)
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumSize(460, 260)
+        layout.addWidget(self.table)
+        layout.addWidget(_buttons(self, "Save"))
+        self.filter_edit.textChanged.connect(self._filter)
+
+    @staticmethod
+    def _centered(widget: QWidget) -> QWidget:
+        holder = QWidget()
+        box = QHBoxLayout(holder)
+        box.setContentsMargins(6, 2, 6, 2)
+        box.addWidget(widget)
+        box.addStretch(1)
+        return holder
+
+    def _paint(self, name: str) -> None:
+        bg, fg = tag_colors(name, *self._current[name])
+        self._chips[name].setStyleSheet(chip_style(bg, fg))
+        for which, color in (("background", bg), ("foreground", fg)):
+            swatch = self._swatches[(name, which)]
+            swatch.setText(color)
+            text = "#000000" if QColor(color).lightness() > 140 else "#ffffff"
+            swatch.setStyleSheet(f"background: {color}; color: {text}; border: 1px solid palette(mid); padding: 2px 8px;")
+
+    def _filter(self, text: str) -> None:
+        text = text.strip().lower()
+        for name, row in self._rows.items():
+            self.table.setRowHidden(row, bool(text) and text not in name.lower())
+
+    def _pick(self, name: str, which: str) -> None:
+        bg, fg = tag_colors(name, *self._current[name])
+        color = QColorDialog.getColor(QColor(bg if which == "background" else fg), self, f"{name}: {which}")
+        if color.isValid():
+            current_bg, current_fg = self._current[name]
+            if which == "background":
+                self.set_colors(name, color.name(), current_fg)
+            else:
+                self.set_colors(name, current_bg, color.name())
+
+    def set_colors(self, name: str, background: str | None, foreground: str | None) -> None:
+        self._current[name] = (background, foreground)
+        self._paint(name)
+
+    def changes(self) -> dict[str, tuple[str | None, str | None]]:
+        return {n: c for n, c in self._current.items() if c != self._original[n]}
+
+
+def ask_tag_colors(parent: QWidget | None, tags: Sequence[TagInfo]) -> dict[str, tuple[str | None, str | None]] | None:
+    """Changed tags -> (background, foreground), None meaning the default; None if cancelled."""
+    dialog = TagColorsDialog(parent, tags)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.changes()
+
+
+# ---- Manage Queue / View Worker ----------------------------------------------------------------
+
+def _read_only_table(headers: Sequence[str], rows: Sequence[Sequence[str]], highlight_row: int | None) -> QTableWidget:
+    table = QTableWidget(len(rows), len(headers))
+    table.setHorizontalHeaderLabels(list(headers))
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(value))
+    if highlight_row is not None:
+        table.selectRow(highlight_row)
+    table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def _when(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else ""
+
+
+class QueueInfoDialog(QDialog):
+    """The queue an experiment waits in: its entries in the order workers take them."""
+
+    def __init__(self, parent: QWidget | None, snapshot: QueueSnapshot, highlight_id: str | None = None):
+        super().__init__(parent)
+        self.setObjectName("manageQueueDialog")
+        self.setWindowTitle(f"Queue: {snapshot.name}")
+        layout = QVBoxLayout(self)
+        workers = ", ".join(snapshot.workers) if snapshot.workers else "none (nothing will run from this queue)"
+        layout.addWidget(QLabel(f"<b>{snapshot.name}</b>: {len(snapshot.entries)} pending · workers: {workers}"))
+        rows = [(str(e.position), e.name, st.status_label(e.status), _when(e.added), e.experiment_id)
+                for e in snapshot.entries]
+        highlight = next((i for i, e in enumerate(snapshot.entries) if e.experiment_id == highlight_id), None)
+        self.table = _read_only_table(("#", "Experiment", "Status", "Queued at", "ID"), rows, highlight)
+        self.table.setObjectName("queueEntriesTable")
+        self.table.setMinimumSize(560, 240)
+        layout.addWidget(self.table)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout.addWidget(close)
+
+
+def show_queue(parent: QWidget | None, snapshot: QueueSnapshot, highlight_id: str | None = None) -> None:
+    QueueInfoDialog(parent, snapshot, highlight_id).exec()
+
+
+class WorkerInfoDialog(QDialog):
+    def __init__(self, parent: QWidget | None, snapshot: WorkerSnapshot):
+        super().__init__(parent)
+        self.setObjectName("viewWorkerDialog")
+        self.setWindowTitle(f"Worker: {snapshot.name}")
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        experiment = (f"{snapshot.experiment_name} ({st.status_label(snapshot.experiment_status or '')})"
+                      if snapshot.experiment_id else "none")
+        for label, value in (("Worker", snapshot.name), ("Host", snapshot.host), ("State", snapshot.status),
+                             ("Last seen", _when(snapshot.last_seen)), ("Running", experiment),
+                             ("Queues", ", ".join(snapshot.queues) or "none")):
+            value_label = QLabel(value)
+            value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(f"{label}:", value_label)
+        for key, value in sorted(snapshot.resources.items()):
+            form.addRow(f"{key}:", QLabel(str(value)))
+        layout.addLayout(form)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout.addWidget(close)
+
+
+def show_worker(parent: QWidget | None, snapshot: WorkerSnapshot) -> None:
+    WorkerInfoDialog(parent, snapshot).exec()

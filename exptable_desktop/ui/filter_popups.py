@@ -1,0 +1,352 @@
+"""The filter pop-ups opened from a header funnel: value set, tags, number, date and duration ranges.
+
+Each pop-up applies its filter as it changes (ranges after a short pause, as
+the reference does) by emitting ``sig_changed(key, filter or None)``.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QDateTime, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QDoubleValidator
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDateTimeEdit,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from exptable_desktop.core import formatting as fmt
+from exptable_desktop.core.filters import NO_VALUE, AnyFilter, RangeFilter, TagFilter, ValueSetFilter
+
+RANGE_APPLY_DELAY_MS = 500
+_STATE_MARKS = {0: "☐", 1: "☑", 2: "☒"}
+_EXCLUDE_COLOUR = QColor("#cf222e")
+
+
+class FilterPopup(QFrame):
+    sig_changed = Signal(str, object)
+
+    def __init__(self, key: str, title: str, parent=None):
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.setObjectName("filterPopup")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.key = key
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(10, 8, 10, 8)
+        self.layout_.setSpacing(6)
+        heading = QLabel(f"<b>Filter {title}</b>")
+        self.layout_.addWidget(heading)
+
+    def show_at(self, pos: QPoint) -> None:
+        self.adjustSize()
+        self.move(pos)
+        self.show()
+
+    def emit_filter(self, flt: AnyFilter | None) -> None:
+        self.sig_changed.emit(self.key, flt if flt is not None and flt.active else None)
+
+
+class ValueSetPopup(FilterPopup):
+    """Checkbox list of the column's distinct values, with search; selected values first."""
+
+    def __init__(self, key: str, title: str, values: list[tuple[str, str, int]], current: ValueSetFilter | None,
+                 parent=None):
+        super().__init__(key, title, parent)
+        selected = set(current.values) if current else set()
+        self.search = QLineEdit(placeholderText="Search values")
+        self.search.setClearButtonEnabled(True)
+        self.list = QListWidget()
+        self.list.setObjectName("valueList")
+        self.list.setMinimumSize(240, 220)
+        ordered = sorted(values, key=lambda v: v[0] not in selected)
+        for value, label, count in ordered:
+            item = QListWidgetItem(f"{label}    {count:,}")
+            item.setData(Qt.ItemDataRole.UserRole, value)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if value in selected else Qt.CheckState.Unchecked)
+            if value == NO_VALUE:
+                item.setForeground(QColor("#6e7781"))
+            self.list.addItem(item)
+        clear = QPushButton("Clear")
+        clear.clicked.connect(self.clear)
+        self.layout_.addWidget(self.search)
+        self.layout_.addWidget(self.list)
+        self.layout_.addWidget(clear, alignment=Qt.AlignmentFlag.AlignRight)
+        self.search.textChanged.connect(self._filter_items)
+        self.list.itemChanged.connect(lambda _item: self.emit_filter(self.current_filter()))
+
+    def _filter_items(self, text: str) -> None:
+        needle = text.lower()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(bool(needle) and needle not in item.text().lower())
+
+    def set_checked(self, value: str, checked: bool) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == value:
+                item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def current_filter(self) -> ValueSetFilter:
+        return ValueSetFilter(frozenset(
+            self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())
+            if self.list.item(i).checkState() == Qt.CheckState.Checked))
+
+    def clear(self) -> None:
+        self.list.blockSignals(True)
+        for i in range(self.list.count()):
+            self.list.item(i).setCheckState(Qt.CheckState.Unchecked)
+        self.list.blockSignals(False)
+        self.emit_filter(None)
+
+
+class TagPopup(FilterPopup):
+    """ANY / ALL, and a list where each click cycles a tag: off -> include -> exclude -> off."""
+
+    def __init__(self, key: str, title: str, tags: list[tuple[str, int]], current: TagFilter | None, parent=None):
+        super().__init__(key, title, parent)
+        current = current or TagFilter()
+        mode_row = QHBoxLayout()
+        self.any_button = QRadioButton("ANY")
+        self.all_button = QRadioButton("ALL")
+        group = QButtonGroup(self)
+        group.addButton(self.any_button)
+        group.addButton(self.all_button)
+        (self.all_button if current.mode == "all" else self.any_button).setChecked(True)
+        mode_row.addWidget(self.any_button)
+        mode_row.addWidget(self.all_button)
+        mode_row.addStretch(1)
+        self.layout_.addLayout(mode_row)
+        self.search = QLineEdit(placeholderText="Search tags")
+        self.search.setClearButtonEnabled(True)
+        self.layout_.addWidget(self.search)
+        self.list = QListWidget()
+        self.list.setObjectName("tagList")
+        self.list.setMinimumSize(240, 220)
+        for name, count in tags:
+            state = 1 if name in current.include else 2 if name in current.exclude else 0
+            if name == "":
+                state = 1 if current.no_tags else 0
+            item = QListWidgetItem()
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setData(Qt.ItemDataRole.UserRole + 1, count)
+            self._set_state(item, state)
+            self.list.addItem(item)
+        self.layout_.addWidget(self.list)
+        hint = QLabel("Click a tag: include, then exclude, then off.")
+        hint.setStyleSheet("color: #6e7781;")
+        self.layout_.addWidget(hint)
+        clear = QPushButton("Clear")
+        clear.clicked.connect(self.clear)
+        self.layout_.addWidget(clear, alignment=Qt.AlignmentFlag.AlignRight)
+        self.list.itemClicked.connect(self.cycle)
+        self.any_button.toggled.connect(lambda _on: self.emit_filter(self.current_filter()))
+        self.search.textChanged.connect(self._filter_items)
+
+    def _set_state(self, item: QListWidgetItem, state: int) -> None:
+        name = item.data(Qt.ItemDataRole.UserRole)
+        if name == "" and state == 2:
+            state = 0  # "(no tags)" has no exclude
+        item.setData(Qt.ItemDataRole.UserRole + 2, state)
+        label = name or "(no tags)"
+        item.setText(f"{_STATE_MARKS[state]}  {label}    {item.data(Qt.ItemDataRole.UserRole + 1):,}")
+        item.setForeground(_EXCLUDE_COLOUR if state == 2 else QColor("#24292f"))
+
+    def cycle(self, item: QListWidgetItem) -> None:
+        self._set_state(item, (item.data(Qt.ItemDataRole.UserRole + 2) + 1) % 3)
+        self.emit_filter(self.current_filter())
+
+    def item_for(self, name: str) -> QListWidgetItem | None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole) == name:
+                return self.list.item(i)
+        return None
+
+    def _filter_items(self, text: str) -> None:
+        needle = text.lower()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            item.setHidden(bool(needle) and needle not in (item.data(Qt.ItemDataRole.UserRole) or "").lower())
+
+    def current_filter(self) -> TagFilter:
+        include, exclude, no_tags = set(), set(), False
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            name, state = item.data(Qt.ItemDataRole.UserRole), item.data(Qt.ItemDataRole.UserRole + 2)
+            if name == "":
+                no_tags = state == 1
+            elif state == 1:
+                include.add(name)
+            elif state == 2:
+                exclude.add(name)
+        return TagFilter("all" if self.all_button.isChecked() else "any", frozenset(include), frozenset(exclude),
+                         no_tags)
+
+    def clear(self) -> None:
+        for i in range(self.list.count()):
+            self._set_state(self.list.item(i), 0)
+        self.emit_filter(None)
+
+
+class _DebouncedRange(FilterPopup):
+    def __init__(self, key: str, title: str, parent=None):
+        super().__init__(key, title, parent)
+        self.timer = QTimer(self, singleShot=True, interval=RANGE_APPLY_DELAY_MS)
+        self.timer.timeout.connect(self.apply_now)
+
+    def schedule(self, *_args) -> None:
+        self.timer.start()
+
+    def apply_now(self) -> None:
+        self.timer.stop()
+        self.emit_filter(self.current_filter())
+
+    def current_filter(self) -> RangeFilter:
+        raise NotImplementedError
+
+    def _buttons(self) -> None:
+        row = QHBoxLayout()
+        row.addStretch(1)
+        clear = QPushButton("Clear")
+        clear.clicked.connect(self.clear)
+        row.addWidget(clear)
+        self.layout_.addLayout(row)
+
+    def clear(self) -> None:
+        raise NotImplementedError
+
+
+class NumberRangePopup(_DebouncedRange):
+    def __init__(self, key: str, title: str, current: RangeFilter | None, parent=None):
+        super().__init__(key, title, parent)
+        grid = QGridLayout()
+        self.low = QLineEdit(placeholderText="any")
+        self.high = QLineEdit(placeholderText="any")
+        for edit, value in ((self.low, current.low if current else None), (self.high, current.high if current else None)):
+            edit.setValidator(QDoubleValidator(edit))
+            if value is not None:
+                edit.setText(fmt.rounded_float(value, 12))
+            edit.textChanged.connect(self.schedule)
+            edit.returnPressed.connect(self.apply_now)
+        grid.addWidget(QLabel("Equals or greater than"), 0, 0)
+        grid.addWidget(self.low, 0, 1)
+        grid.addWidget(QLabel("and equals or less than"), 1, 0)
+        grid.addWidget(self.high, 1, 1)
+        self.layout_.addLayout(grid)
+        self._buttons()
+
+    @staticmethod
+    def _number(edit: QLineEdit) -> float | None:
+        text = edit.text().strip().replace(",", ".")
+        try:
+            return float(text) if text else None
+        except ValueError:
+            return None
+
+    def current_filter(self) -> RangeFilter:
+        return RangeFilter(self._number(self.low), self._number(self.high))
+
+    def clear(self) -> None:
+        self.low.clear()
+        self.high.clear()
+        self.apply_now()
+
+
+class DateRangePopup(_DebouncedRange):
+    def __init__(self, key: str, title: str, current: RangeFilter | None, parent=None):
+        super().__init__(key, title, parent)
+        grid = QGridLayout()
+        self.edits = []
+        now = QDateTime.currentDateTime()
+        for row, (label, value) in enumerate((("From", current.low if current else None),
+                                              ("To", current.high if current else None))):
+            box = QCheckBox(label)
+            edit = QDateTimeEdit(now if value is None else QDateTime.fromSecsSinceEpoch(int(value)))
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("MMM d yyyy H:mm")
+            box.setChecked(value is not None)
+            edit.setEnabled(value is not None)
+            box.toggled.connect(edit.setEnabled)
+            box.toggled.connect(self.schedule)
+            edit.dateTimeChanged.connect(self.schedule)
+            grid.addWidget(box, row, 0)
+            grid.addWidget(edit, row, 1)
+            self.edits.append((box, edit))
+        self.layout_.addLayout(grid)
+        self._buttons()
+
+    def set_range(self, low: float | None, high: float | None) -> None:
+        for (box, edit), value in zip(self.edits, (low, high)):
+            box.setChecked(value is not None)
+            if value is not None:
+                edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(value)))
+
+    def current_filter(self) -> RangeFilter:
+        low, high = (float(edit.dateTime().toSecsSinceEpoch()) if box.isChecked() else None
+                     for box, edit in self.edits)
+        return RangeFilter(low, high)
+
+    def clear(self) -> None:
+        for box, _edit in self.edits:
+            box.setChecked(False)
+        self.apply_now()
+
+
+class DurationRangePopup(_DebouncedRange):
+    """Days / hours / minutes / seconds for each end; the filter is in seconds."""
+
+    def __init__(self, key: str, title: str, current: RangeFilter | None, parent=None):
+        super().__init__(key, title, parent)
+        grid = QGridLayout()
+        for col, unit in enumerate(("d", "h", "m", "s"), start=1):
+            grid.addWidget(QLabel(unit), 0, col, alignment=Qt.AlignmentFlag.AlignCenter)
+        self.rows = []
+        for row, (label, value) in enumerate((("At least", current.low if current else None),
+                                              ("At most", current.high if current else None)), start=1):
+            box = QCheckBox(label)
+            box.setChecked(value is not None)
+            grid.addWidget(box, row, 0)
+            parts = fmt.split_duration(value or 0)
+            spins = []
+            for col, (limit, part) in enumerate(zip((9999, 23, 59, 59), parts), start=1):
+                spin = QSpinBox()
+                spin.setRange(0, limit)
+                spin.setValue(part)
+                spin.valueChanged.connect(self.schedule)
+                spin.valueChanged.connect(lambda _v, b=box: b.setChecked(True))
+                grid.addWidget(spin, row, col)
+                spins.append(spin)
+            box.toggled.connect(self.schedule)
+            self.rows.append((box, spins))
+        self.layout_.addLayout(grid)
+        self._buttons()
+
+    def set_seconds(self, which: int, seconds: float | None) -> None:
+        box, spins = self.rows[which]
+        box.setChecked(seconds is not None)
+        for spin, part in zip(spins, fmt.split_duration(seconds or 0)):
+            spin.blockSignals(True)
+            spin.setValue(part)
+            spin.blockSignals(False)
+
+    def current_filter(self) -> RangeFilter:
+        bounds = []
+        for box, spins in self.rows:
+            d, h, m, s = (spin.value() for spin in spins)
+            bounds.append(float(d * 86400 + h * 3600 + m * 60 + s) if box.isChecked() else None)
+        return RangeFilter(*bounds)
+
+    def clear(self) -> None:
+        for box, _spins in self.rows:
+            box.setChecked(False)
+        self.apply_now()
+

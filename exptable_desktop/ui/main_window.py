@@ -1,0 +1,866 @@
+"""The main window: project tree, top bar, the experiments table, docks and status bar.
+
+It owns the scope (project, sub-projects, archive), loads the table in bulk,
+streams custom columns in on a worker thread when the table is large,
+refreshes incrementally on a timer and saves the table layout per project
+view and user. The public API other parts use is documented in
+docs/window_api (see the brief); everything else here is private.
+"""
+from __future__ import annotations
+
+import base64
+import time
+from typing import Callable
+
+from PySide6.QtCore import QByteArray, QPoint, QRect, Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from exptable_desktop.core import columns as C
+from exptable_desktop.core.filters import RangeFilter, SearchQuery, TagFilter, ValueSetFilter
+from exptable_desktop.core.tableview import (
+    CustomColumnData,
+    covers_most_of_db,
+    fetch_changes,
+    load_base_table,
+    load_custom_column,
+    prepare_custom_column,
+)
+from exptable_desktop.core.viewstate import TableState, default_state, scope_name, state_from_dict
+from exptable_desktop.paths import current_user
+from exptable_desktop.store import bulk
+from exptable_desktop.store.bulk import Scope
+from exptable_desktop.store.db import close_database
+from exptable_desktop.ui import icons
+from exptable_desktop.ui.column_dialogs import HyperparamsDialog, MetricsDialog
+from exptable_desktop.ui.filter_popups import (
+    DateRangePopup,
+    DurationRangePopup,
+    FilterPopup,
+    NumberRangePopup,
+    TagPopup,
+    ValueSetPopup,
+)
+from exptable_desktop.ui.project_tree import ProjectTree
+from exptable_desktop.ui.table_model import ExperimentTableModel
+from exptable_desktop.ui.table_view import ExperimentTableView
+
+VIEW_MODES = ("table", "details", "comparison")
+DEFAULT_REFRESH_SECONDS = 3.0
+REFRESH_CHOICES = (1.0, 3.0, 5.0, 10.0, 30.0)
+# Ticks overlap by this much so a write whose transaction began before the
+# previous tick but committed after it is still seen.
+REFRESH_OVERLAP_SECONDS = 2.0
+CLOCK_MS = 5000
+SAVE_DELAY_MS = 400
+MESSAGE_MS = 15000
+# Up to this many experiments, custom columns load before the table shows;
+# beyond it they stream in from a worker thread after the first paint.
+SYNC_CUSTOM_LIMIT = 2000
+# Beyond this many, the most recent PREVIEW_ROWS show first and the whole table follows.
+PREVIEW_LIMIT = 20000
+PREVIEW_ROWS = 300
+# Long enough for the window to paint the first page before the full read blocks it.
+FULL_LOAD_DELAY_MS = 120
+
+PREF_GEOMETRY = "window.geometry"
+PREF_DOCKS = "window.state"
+PREF_LAST_SCOPE = "table.last_scope"
+PREF_REFRESH = "table.auto_refresh"
+
+
+class ColumnLoader(QThread):
+    """Reads custom columns on its own database connection and hands them over one by one."""
+
+    sig_column_ready = Signal(object)
+
+    def __init__(self, scope: Scope, table, keys: list[str], whole_db: bool, parent=None):
+        super().__init__(parent)
+        self.scope, self.table, self.keys, self.whole_db = scope, table, list(keys), whole_db
+        self.started_at = time.time()
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def run(self) -> None:
+        from exptable_desktop.store.schema import database_proxy
+        try:
+            for key in self.keys:
+                if self._cancelled:
+                    return
+                pairs = load_custom_column(self.scope, key, whole_db=self.whole_db)
+                self.sig_column_ready.emit(prepare_custom_column(self.table, key, pairs))
+        finally:
+            database_proxy.obj.close()  # this thread's connection only
+
+
+class StatusMessage(QWidget):
+    """Status-bar message with optional Undo and More info buttons."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        self.label = QLabel()
+        self.undo_button = QPushButton("Undo")
+        self.more_button = QPushButton("More info")
+        for button in (self.undo_button, self.more_button):
+            button.setFlat(True)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.hide()
+        layout.addWidget(self.label)
+        layout.addWidget(self.undo_button)
+        layout.addWidget(self.more_button)
+        self.timer = QTimer(self, singleShot=True, interval=MESSAGE_MS)
+        self.timer.timeout.connect(self.clear)
+        self._undo: Callable | None = None
+        self._details: str | None = None
+        self.undo_button.clicked.connect(self._on_undo)
+        self.more_button.clicked.connect(self._on_more)
+
+    def show_message(self, text: str, undo: Callable | None, details: str | None) -> None:
+        self.label.setText(text)
+        self._undo, self._details = undo, details
+        self.undo_button.setVisible(undo is not None)
+        self.more_button.setVisible(bool(details))
+        self.timer.start()
+
+    def clear(self) -> None:
+        self.label.clear()
+        self._undo = self._details = None
+        self.undo_button.hide()
+        self.more_button.hide()
+
+    def _on_undo(self) -> None:
+        undo = self._undo
+        self.clear()
+        if undo is not None:
+            undo()
+
+    def _on_more(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "More info", self.label.text(), parent=self.window())
+        box.setDetailedText(self._details or "")
+        box.setText(self.label.text())
+        box.setInformativeText((self._details or "")[:2000])
+        box.open()
+
+
+class MainWindow(QMainWindow):
+    sig_checked_changed = Signal()
+    sig_current_changed = Signal(str)
+    sig_view_mode_changed = Signal(str)
+    sig_archive_mode_changed = Signal(bool)
+
+    def __init__(self, db_url: str):
+        super().__init__()
+        self.db_url = db_url
+        self.user = current_user()
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("ExpTable")
+        self.setWindowIcon(icons.icon("app"))
+        self._view_mode = "table"
+        self._archive = False
+        self._project_id: int | None = None
+        self._deep = True
+        self._scope = Scope(None, False)
+        self._scope_key = scope_name(None, True)
+        self._since = time.time()
+        self._restoring = False
+        self._loader: ColumnLoader | None = None
+        self._popup: FilterPopup | None = None
+        self._refresh_seconds = DEFAULT_REFRESH_SECONDS
+        self._generation = 0
+        self._full_pending = False
+
+        self.model = ExperimentTableModel(self)
+        self.table_view = ExperimentTableView()
+        self.table_view.setModel(self.model)
+        self._build_top_bar()
+        self._build_central()
+        self._build_docks()
+        self.status_message = StatusMessage()
+        self.statusBar().addWidget(self.status_message, 1)
+        self.row_count_label = QLabel()
+        self.statusBar().addPermanentWidget(self.row_count_label)
+
+        self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self._save_table_state)
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.timeout.connect(self.refresh_now)
+        self.clock_timer = QTimer(self, interval=CLOCK_MS)
+        self.clock_timer.timeout.connect(self._tick_clock)
+        self.clock_timer.start()
+
+        header = self.table_view.horizontalHeader()
+        header.sectionMoved.connect(lambda *_: self._schedule_save())
+        header.sectionResized.connect(lambda *_: self._schedule_save())
+        header.sig_sort_clicked.connect(self._on_sort_clicked)
+        header.sig_filter_clicked.connect(self._on_filter_clicked)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
+        self.model.sig_checked_changed.connect(self.sig_checked_changed)
+        self.table_view.sig_current_id_changed.connect(self.sig_current_changed)
+        for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset,
+                       self.model.layoutChanged):
+            signal.connect(self._update_row_count)
+
+        self._restore_preferences()
+
+    # ---- Building ----------------------------------------------------------------------
+
+    def _tool_button(self, name: str, icon_name: str, tip: str, text: str = "", checkable: bool = False) -> QToolButton:
+        button = QToolButton()
+        button.setObjectName(name)
+        button.setIcon(icons.icon(icon_name))
+        button.setToolTip(tip)
+        button.setCheckable(checkable)
+        if text:
+            button.setText(text)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setAutoRaise(True)
+        return button
+
+    def _build_top_bar(self) -> None:
+        bar = QWidget()
+        bar.setObjectName("topBar")
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.setSpacing(4)
+        self.view_mode_buttons: dict[str, QToolButton] = {}
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        for mode, tip in (("table", "Table view"), ("details", "Details view"), ("comparison", "Comparison view")):
+            button = self._tool_button(f"viewMode_{mode}", f"view-{mode}", tip, checkable=True)
+            group.addButton(button)
+            button.clicked.connect(lambda _c=False, m=mode: self.set_view_mode(m))
+            layout.addWidget(button)
+            self.view_mode_buttons[mode] = button
+        self.view_mode_buttons["table"].setChecked(True)
+        layout.addSpacing(10)
+        self.title_label = QLabel()
+        self.title_label.setObjectName("scopeTitle")
+        layout.addWidget(self.title_label)
+        layout.addStretch(1)
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("searchBox")
+        self.search_box.setPlaceholderText("Search name, id, description")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.setMinimumWidth(260)
+        self.search_box.addAction(icons.icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.regex_action = self.search_box.addAction(icons.icon("regex"), QLineEdit.ActionPosition.TrailingPosition)
+        self.regex_action.setCheckable(True)
+        self.regex_action.setToolTip("Regular expression")
+        self.regex_action.toggled.connect(lambda _on: self._apply_search())
+        self.search_box.textChanged.connect(lambda _t: self._apply_search())
+        layout.addWidget(self.search_box)
+        self.clear_filters_button = self._tool_button("clearFiltersButton", "filter-clear", "Clear all filters",
+                                                      "Clear filters")
+        self.clear_filters_button.clicked.connect(self.clear_filters)
+        self.clear_filters_button.setVisible(False)
+        layout.addWidget(self.clear_filters_button)
+        self.archive_toggle = self._tool_button("archiveToggle", "archive", "Show archived experiments",
+                                                "Open archive", checkable=True)
+        self.archive_toggle.toggled.connect(self._set_archive_mode)
+        layout.addWidget(self.archive_toggle)
+        self.auto_refresh_toggle = self._tool_button("autoRefreshToggle", "refresh", "Auto-refresh",
+                                                     "Auto-refresh", checkable=True)
+        self.auto_refresh_toggle.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        interval_menu = QMenu(self.auto_refresh_toggle)
+        for seconds in REFRESH_CHOICES:
+            action = interval_menu.addAction(f"Every {seconds:g} s")
+            action.triggered.connect(lambda _c=False, s=seconds: self.set_refresh_interval(s))
+        interval_menu.addSeparator()
+        interval_menu.addAction("Refresh now", self.refresh_now)
+        self.auto_refresh_toggle.setMenu(interval_menu)
+        self.auto_refresh_toggle.toggled.connect(self._on_auto_refresh_toggled)
+        layout.addWidget(self.auto_refresh_toggle)
+        self.columns_button = self._tool_button("columnsButton", "columns", "Columns", "Columns")
+        self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.columns_menu = QMenu(self.columns_button)
+        self.columns_menu.aboutToShow.connect(self._fill_columns_menu)
+        self.columns_button.setMenu(self.columns_menu)
+        layout.addWidget(self.columns_button)
+        self.top_bar = bar
+
+    def _build_central(self) -> None:
+        central = QWidget()
+        central.setObjectName("centralArea")
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.top_bar)
+        self.archive_banner = QLabel("Archive: these experiments are archived. Restore them to bring them back.")
+        self.archive_banner.setObjectName("archiveBanner")
+        self.archive_banner.setVisible(False)
+        layout.addWidget(self.archive_banner)
+        layout.addWidget(self.table_view, 1)
+        self.bottom_strip = QWidget()
+        self.bottom_strip.setObjectName("bottomStrip")
+        self.bottom_layout = QVBoxLayout(self.bottom_strip)
+        self.bottom_layout.setContentsMargins(0, 0, 0, 0)
+        self.bottom_strip.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        layout.addWidget(self.bottom_strip)
+        self.setCentralWidget(central)
+
+    def _build_docks(self) -> None:
+        self.project_panel = ProjectTree()
+        self.project_tree = self.project_panel.view
+        self.projects_dock = QDockWidget("Projects", self)
+        self.projects_dock.setObjectName("projectsDock")
+        self.projects_dock.setWidget(self.project_panel)
+        self.projects_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.projects_dock)
+        self.details_dock = QDockWidget("Details", self)
+        self.details_dock.setObjectName("detailsDock")
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.details_dock)
+        self.details_dock.hide()
+        self.project_panel.sig_project_chosen.connect(lambda pid: self.open_project(pid, self._deep))
+        self.project_panel.subprojects_toggle.toggled.connect(lambda on: self.open_project(self._project_id, on))
+
+    # ---- Preferences ---------------------------------------------------------------------------
+
+    def _restore_preferences(self) -> None:
+        refresh = bulk.get_preference(self.user, PREF_REFRESH, {}) or {}
+        self._refresh_seconds = float(refresh.get("interval", DEFAULT_REFRESH_SECONDS))
+        last = bulk.get_preference(self.user, PREF_LAST_SCOPE, {}) or {}
+        self.project_panel.model.rebuild(False)
+        project_id = last.get("project")
+        if project_id is not None and project_id not in self.project_panel.model.items:
+            project_id = None
+        self._deep = bool(last.get("deep", True))
+        self.project_panel.subprojects_toggle.blockSignals(True)
+        self.project_panel.subprojects_toggle.setChecked(self._deep)
+        self.project_panel.subprojects_toggle.blockSignals(False)
+        self.open_project(project_id, self._deep)
+        self.auto_refresh_toggle.setChecked(bool(refresh.get("enabled", True)))
+        self._on_auto_refresh_toggled(self.auto_refresh_toggle.isChecked())
+        geometry = bulk.get_preference(self.user, PREF_GEOMETRY)
+        if geometry:
+            self.restoreGeometry(QByteArray(base64.b64decode(geometry)))
+        else:
+            self.resize(1400, 820)
+        docks = bulk.get_preference(self.user, PREF_DOCKS)
+        if docks:
+            self.restoreState(QByteArray(base64.b64decode(docks)))
+            # The details helper shows its dock when its mode is chosen; start in table mode.
+            self.details_dock.hide()
+
+    def save_window_state(self) -> None:
+        bulk.set_preference(self.user, PREF_GEOMETRY, base64.b64encode(bytes(self.saveGeometry())).decode())
+        bulk.set_preference(self.user, PREF_DOCKS, base64.b64encode(bytes(self.saveState())).decode())
+        bulk.set_preference(self.user, PREF_REFRESH, {"enabled": self.auto_refresh_toggle.isChecked(),
+                                                      "interval": self._refresh_seconds})
+
+    def closeEvent(self, event) -> None:
+        self._stop_loader()
+        self.refresh_timer.stop()
+        self.clock_timer.stop()
+        if self._save_timer.isActive():
+            self._save_table_state()
+        self.save_window_state()
+        super().closeEvent(event)
+
+    # ---- Scope: project, sub-projects, archive ------------------------------------------------------
+
+    def open_project(self, project_id: int | None, deep: bool | None = None) -> None:
+        """Show ``project_id`` (None = all experiments), flat or with sub-projects."""
+        if self._save_timer.isActive():
+            self._save_table_state()
+        self._stop_loader()
+        self._project_id = project_id
+        if deep is not None:
+            self._deep = deep
+        tree = self.project_panel.model
+        if project_id is None:
+            ids = None
+        elif self._deep:
+            ids = tuple(tree.descendants(project_id))
+        else:
+            ids = (project_id,)
+        self._scope = Scope(ids, self._archive)
+        self._scope_key = scope_name(project_id, self._deep)
+        multi = project_id is None or (self._deep and len(ids or ()) > 1)
+        state = state_from_dict(bulk.load_saved_view(self.user, self._scope_key), multi)
+        self._since = time.time()
+        self._generation += 1
+        if bulk.scope_count(self._scope) > PREVIEW_LIMIT:
+            # Paint the most recent experiments at once; the whole table follows from the event loop.
+            self._install_table(load_base_table(self._scope, limit=PREVIEW_ROWS), state, custom=False)
+            generation = self._generation
+            self._full_pending = True
+            QTimer.singleShot(FULL_LOAD_DELAY_MS, lambda: self._load_full(generation))
+        else:
+            table = load_base_table(self._scope)
+            small = table.n <= SYNC_CUSTOM_LIMIT
+            self._install_table(table, state, custom=small)
+            if not small and state.custom:
+                self._start_loader(state.custom, covers_most_of_db(table))
+        self.project_panel.select_project(project_id)
+        name = "All experiments" if project_id is None else tree.paths.get(project_id, "")
+        self.title_label.setText(f"<b>{name}</b>" + ("  <span style='color:#9a6700'>(archive)</span>"
+                                                     if self._archive else ""))
+        bulk.set_preference(self.user, PREF_LAST_SCOPE, {"project": project_id, "deep": self._deep})
+        self._update_row_count()
+
+    def _install_table(self, table, state: TableState, *, custom: bool) -> None:
+        """Put ``table`` on screen under ``state``; with ``custom``, its custom columns are read first."""
+        table.sort = list(state.sort)
+        if custom:
+            whole_db = covers_most_of_db(table) if state.custom else False
+            for key in state.custom:
+                table.add_custom_column(key, load_custom_column(self._scope, key, whole_db=whole_db))
+        for key, flt in state.filters.items():
+            table.set_filter(key, flt)
+        table.set_search(self._search_query())
+        table.resort()
+        self.model.precise = set(state.precise)
+        self._restoring = True
+        self.model.specs = list(C.BUILTIN_COLUMNS) + [C.spec_for(k) for k in state.custom]
+        self.model.keys = [s.key for s in self.model.specs]
+        self.model.set_table(table)
+        self._apply_header_state(state)
+        self._restoring = False
+        self._update_filter_marks()
+
+    def _load_full(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # another project was opened meanwhile
+        self._full_pending = False
+        table = load_base_table(self._scope)
+        # Keep what the person changed while the first page was on screen.
+        current = self.table_state()
+        self._install_table(table, current, custom=False)
+        if current.custom:
+            self._start_loader(current.custom, covers_most_of_db(table))
+        self._update_row_count()
+
+    def _start_loader(self, keys: list[str], whole_db: bool) -> None:
+        loader = ColumnLoader(self._scope, self.model.table, keys, whole_db, self)
+        loader.sig_column_ready.connect(self._install_column, Qt.ConnectionType.QueuedConnection)
+        self._loader = loader
+        self._loader_started = loader.started_at
+        loader.start()
+
+    def _stop_loader(self) -> None:
+        if self._loader is not None:
+            self._loader.cancel()
+            self._loader.wait()
+            self._loader = None
+
+    def is_loading(self) -> bool:
+        """True while the whole table or its custom columns are still on their way."""
+        pending = self._full_pending
+        return pending or (self._loader is not None and self._loader.isRunning())
+
+    def _install_column(self, data: CustomColumnData) -> None:
+        if self.sender() is not self._loader or data.key not in self.model.keys:
+            return
+        self.model.install_column_data(data)
+        # Rows that changed after the column was read get their value at the next tick.
+        self._since = min(self._since, self._loader_started)
+
+    def _set_archive_mode(self, on: bool) -> None:
+        if on == self._archive:
+            return
+        self._archive = on
+        central = self.centralWidget()
+        central.setProperty("archive", on)
+        self.table_view.setProperty("archive", on)
+        for widget in (central, self.table_view, self.table_view.viewport()):
+            widget.style().unpolish(widget)
+            widget.style().polish(widget)
+        self.archive_banner.setVisible(on)
+        self.archive_toggle.setText("Close archive" if on else "Open archive")
+        self.project_panel.model.update_counts(bulk.project_counts(on))
+        self.open_project(self._project_id, self._deep)
+        self.sig_archive_mode_changed.emit(on)
+
+    # ---- Table state: header, sort, filters, persistence ---------------------------------------------
+
+    def _apply_header_state(self, state: TableState) -> None:
+        header = self.table_view.horizontalHeader()
+        for visual, key in enumerate(state.order):
+            logical = self.model.column_of(key)
+            if logical < 0:
+                continue
+            current = header.visualIndex(logical)
+            if current != visual:
+                header.moveSection(current, visual)
+        for logical, spec in enumerate(self.model.specs):
+            header.resizeSection(logical, state.widths.get(spec.key, spec.default_width))
+            header.setSectionHidden(logical, spec.key in state.hidden)
+        check = self.model.column_of("check")
+        header.setSectionResizeMode(check, header.ResizeMode.Fixed)
+        header.resizeSection(check, C.BUILTIN_BY_KEY["check"].default_width)
+        if header.visualIndex(check) != 0:
+            header.moveSection(header.visualIndex(check), 0)
+        header.sort_keys = list(self.model.table.sort)
+        header.viewport().update()
+
+    def table_state(self) -> TableState:
+        header = self.table_view.horizontalHeader()
+        specs = self.model.specs
+        order = [specs[header.logicalIndex(v)].key for v in range(header.count())]
+        return TableState(
+            order=order,
+            widths={s.key: header.sectionSize(i) for i, s in enumerate(specs) if not header.isSectionHidden(i)},
+            hidden=[s.key for i, s in enumerate(specs) if header.isSectionHidden(i)],
+            custom=[s.key for s in specs if s.is_custom],
+            sort=list(self.model.table.sort),
+            filters=dict(self.model.table.filters),
+            precise=sorted(self.model.precise),
+        )
+
+    def _schedule_save(self) -> None:
+        if not self._restoring:
+            self._save_timer.start()
+
+    def _save_table_state(self) -> None:
+        self._save_timer.stop()
+        bulk.store_saved_view(self.user, self._scope_key, self.table_state().to_dict())
+
+    def _on_sort_clicked(self, logical: int, add: bool) -> None:
+        key = self.model.specs[logical].key
+        sort = list(self.model.table.sort)
+        existing = next((i for i, (k, _) in enumerate(sort) if k == key), None)
+        if add:
+            if existing is None:
+                sort.append((key, True))
+            else:
+                sort[existing] = (key, not sort[existing][1])
+        elif existing == 0:
+            sort = [(key, not sort[0][1])]
+        else:
+            sort = [(key, True)]  # the first click sorts descending, as the reference does
+        self.set_sort(sort)
+
+    def set_sort(self, sort: list[tuple[str, bool]]) -> None:
+        self.model.set_sort(sort)
+        header = self.table_view.horizontalHeader()
+        header.sort_keys = list(self.model.table.sort)
+        header.viewport().update()
+        self._schedule_save()
+
+    def set_filter(self, key: str, flt) -> None:
+        self.model.set_filter(key, flt)
+        self._update_filter_marks()
+        self._schedule_save()
+
+    def clear_filters(self) -> None:
+        self.model.clear_filters()
+        self._update_filter_marks()
+        self._schedule_save()
+
+    def _update_filter_marks(self) -> None:
+        active = set(self.model.table.active_filter_keys())
+        header = self.table_view.horizontalHeader()
+        header.active_filters = active
+        header.viewport().update()
+        self.clear_filters_button.setVisible(bool(active))
+
+    def _search_query(self) -> SearchQuery | None:
+        text = self.search_box.text()
+        if not text:
+            return None
+        try:
+            return SearchQuery(text, self.regex_action.isChecked())
+        except ValueError:
+            return None
+
+    def _apply_search(self) -> None:
+        text = self.search_box.text()
+        query = self._search_query()
+        invalid = bool(text) and query is None
+        self.search_box.setProperty("invalid", invalid)
+        self.search_box.style().unpolish(self.search_box)
+        self.search_box.style().polish(self.search_box)
+        self.search_box.setToolTip("Invalid regular expression" if invalid else "")
+        if not invalid:
+            self.model.set_search(query)
+
+    # ---- Filter pop-ups --------------------------------------------------------------------------------
+
+    def _on_filter_clicked(self, logical: int, rect: QRect) -> None:
+        self.open_filter_popup(self.model.specs[logical].key, rect.topLeft())
+
+    def open_filter_popup(self, key: str, pos: QPoint | None = None) -> FilterPopup:
+        spec = C.spec_for(key)
+        current = self.model.table.filters.get(key)
+        table = self.model.table
+        kind = spec.filter_kind
+        title = spec.title
+        if kind == C.FILTER_VALUES:
+            popup = ValueSetPopup(key, title, table.distinct_values(key),
+                                  current if isinstance(current, ValueSetFilter) else None, self)
+        elif kind == C.FILTER_TAGS:
+            popup = TagPopup(key, title, table.distinct_tags(), current if isinstance(current, TagFilter) else None,
+                             self)
+        elif kind == C.FILTER_DATES:
+            popup = DateRangePopup(key, title, current if isinstance(current, RangeFilter) else None, self)
+        elif kind == C.FILTER_DURATION:
+            popup = DurationRangePopup(key, title, current if isinstance(current, RangeFilter) else None, self)
+        elif kind == C.FILTER_RANGE:
+            popup = NumberRangePopup(key, title, current if isinstance(current, RangeFilter) else None, self)
+        else:
+            raise ValueError(f"column {key!r} has no filter")
+        popup.sig_changed.connect(self.set_filter)
+        if self._popup is not None:
+            self._popup.close()
+        self._popup = popup
+        if pos is None:
+            header = self.table_view.horizontalHeader()
+            logical = self.model.column_of(key)
+            pos = header.mapToGlobal(QPoint(header.sectionViewportPosition(logical), header.height()))
+        popup.show_at(pos)
+        return popup
+
+    # ---- Columns ------------------------------------------------------------------------------------------
+
+    def _fill_columns_menu(self) -> None:
+        menu = self.columns_menu
+        menu.clear()
+        header = self.table_view.horizontalHeader()
+        menu.addSection("Show columns")
+        for visual in range(header.count()):
+            logical = header.logicalIndex(visual)
+            spec = self.model.specs[logical]
+            if spec.kind == C.CHECK:
+                continue
+            action = menu.addAction(spec.title)
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(logical))
+            action.toggled.connect(lambda on, k=spec.key: self.set_column_visible(k, on))
+        menu.addSeparator()
+        menu.addAction("+ Metrics…", self.open_metrics_dialog)
+        menu.addAction("+ Hyperparameters…", self.open_hyperparams_dialog)
+        custom = [s for s in self.model.specs if s.is_custom]
+        if custom:
+            remove = menu.addMenu("Remove custom column")
+            for spec in custom:
+                remove.addAction(spec.title, lambda k=spec.key: self.remove_custom_column(k))
+        metrics = [s for s in custom if s.kind == C.METRIC]
+        if metrics:
+            precise = menu.addMenu("Show precise values")
+            for spec in metrics:
+                action = precise.addAction(spec.title)
+                action.setCheckable(True)
+                action.setChecked(spec.key in self.model.precise)
+                action.toggled.connect(lambda on, k=spec.key: self.set_precise(k, on))
+        menu.addSeparator()
+        menu.addAction("Reset columns to defaults", self.reset_columns)
+
+    def set_column_visible(self, key: str, visible: bool) -> None:
+        logical = self.model.column_of(key)
+        if logical >= 0:
+            header = self.table_view.horizontalHeader()
+            header.setSectionHidden(logical, not visible)
+            if visible and header.sectionSize(logical) < 24:
+                header.resizeSection(logical, self.model.specs[logical].default_width)
+            self._schedule_save()
+
+    def add_custom_columns(self, keys: list[str]) -> None:
+        header = self.table_view.horizontalHeader()
+        for key in keys:
+            if key in self.model.keys:
+                continue
+            logical = self.model.add_column(key)
+            header.resizeSection(logical, C.spec_for(key).default_width)
+            header.setSectionHidden(logical, False)
+            pairs = load_custom_column(self._scope, key, whole_db=covers_most_of_db(self.model.table))
+            self.model.install_column_data(prepare_custom_column(self.model.table, key, pairs))
+        self._schedule_save()
+
+    def remove_custom_column(self, key: str) -> None:
+        self.model.remove_column(key)
+        header = self.table_view.horizontalHeader()
+        header.sort_keys = list(self.model.table.sort)
+        self._update_filter_marks()
+        self._schedule_save()
+
+    def set_precise(self, key: str, precise: bool) -> None:
+        self.model.set_precise(key, precise)
+        logical = self.model.column_of(key)
+        header = self.table_view.horizontalHeader()
+        if precise and logical >= 0 and header.sectionSize(logical) < 200:
+            header.resizeSection(logical, 200)
+        self._schedule_save()
+
+    def reset_columns(self) -> None:
+        for spec in [s for s in self.model.specs if s.is_custom]:
+            self.model.remove_column(spec.key)
+        state = default_state(self._project_id is None or self._deep)
+        self._restoring = True
+        self._apply_header_state(state)
+        self._restoring = False
+        self._schedule_save()
+
+    def _apply_dialog_choice(self, kind: str, chosen: list[str]) -> None:
+        current = [s.key for s in self.model.specs if s.kind == kind]
+        for key in current:
+            if key not in chosen:
+                self.remove_custom_column(key)
+        self.add_custom_columns([k for k in chosen if k not in current])
+
+    def metrics_dialog(self) -> MetricsDialog:
+        selected = {s.key for s in self.model.specs if s.kind == C.METRIC}
+        return MetricsDialog(bulk.metric_variants(self._scope), selected, self)
+
+    def hyperparams_dialog(self) -> HyperparamsDialog:
+        selected = {s.key for s in self.model.specs if s.kind == C.HYPERPARAM}
+        return HyperparamsDialog(bulk.hyperparam_names(self._scope), selected, self)
+
+    def open_metrics_dialog(self) -> None:
+        dialog = self.metrics_dialog()
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._apply_dialog_choice(C.METRIC, dialog.selected_keys())
+
+    def open_hyperparams_dialog(self) -> None:
+        dialog = self.hyperparams_dialog()
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._apply_dialog_choice(C.HYPERPARAM, dialog.selected_keys())
+
+    def _header_menu(self, pos: QPoint) -> None:
+        header = self.table_view.horizontalHeader()
+        logical = header.logicalIndexAt(pos)
+        if logical < 0:
+            return
+        spec = self.model.specs[logical]
+        menu = QMenu(self)
+        if spec.kind != C.CHECK:
+            menu.addAction("Hide column", lambda: self.set_column_visible(spec.key, False))
+            menu.addAction("Fit to contents", lambda: self.table_view.fit_column(logical))
+        if spec.filter_kind:
+            menu.addAction("Filter…", lambda: self.open_filter_popup(spec.key))
+            if spec.key in self.model.table.filters:
+                menu.addAction("Clear filter", lambda: self.set_filter(spec.key, None))
+        if spec.kind == C.METRIC:
+            action = menu.addAction("Show precise values")
+            action.setCheckable(True)
+            action.setChecked(spec.key in self.model.precise)
+            action.toggled.connect(lambda on: self.set_precise(spec.key, on))
+        if spec.is_custom:
+            menu.addAction("Remove column", lambda: self.remove_custom_column(spec.key))
+        menu.exec(header.mapToGlobal(pos))
+
+    # ---- Live refresh --------------------------------------------------------------------------------------
+
+    def set_refresh_interval(self, seconds: float) -> None:
+        self._refresh_seconds = max(0.5, float(seconds))
+        self.refresh_timer.setInterval(int(self._refresh_seconds * 1000))
+        self.auto_refresh_toggle.setToolTip(f"Auto-refresh every {self._refresh_seconds:g} s")
+
+    def _on_auto_refresh_toggled(self, on: bool) -> None:
+        self.set_refresh_interval(self._refresh_seconds)
+        if on:
+            self.refresh_timer.start()
+        else:
+            self.refresh_timer.stop()
+
+    def refresh_now(self) -> None:
+        """An incremental refresh: only experiments changed since the previous tick."""
+        table = self.model.table
+        changes = fetch_changes(self._since - REFRESH_OVERLAP_SECONDS, table.custom_keys(), table.parent_ids())
+        self._since = changes.fetched_at
+        result = self.model.apply_changes(changes, self._scope)
+        if len(result.inserted) or len(result.removed) or changes.deleted:
+            self.project_panel.model.rebuild(self._archive)
+
+    def _tick_clock(self) -> None:
+        self.model.tick_clock(*self.table_view.visible_row_range())
+
+    def _update_row_count(self, *_args) -> None:
+        shown, total = len(self.model.table.order), int(self.model.table.alive[:self.model.table.n].sum())
+        self.row_count_label.setText(f"{shown:,} of {total:,} experiments" if shown != total
+                                     else f"{total:,} experiments")
+
+    # ---- Public API (see the window contract) ------------------------------------------------------------------
+
+    def checked_ids(self) -> list[str]:
+        alive = self.model.table
+        return [i for i in self.model.checked if i in alive.id_to_slot and alive.alive[alive.id_to_slot[i]]]
+
+    def set_checked(self, ids, checked: bool) -> None:
+        self.model.set_checked(list(ids), checked)
+
+    def clear_checked(self) -> None:
+        self.model.set_checked(list(self.model.checked), False)
+
+    def current_experiment_id(self) -> str | None:
+        return self.table_view.current_id()
+
+    def select_experiment(self, exp_id: str) -> bool:
+        if self.model.row_of_id(exp_id) < 0:
+            self.refresh_now()
+        return self.table_view.select_id(exp_id)
+
+    def visible_ids(self) -> list[str]:
+        return self.model.table.visible_ids()
+
+    def filtered_ids(self) -> list[str]:
+        return self.model.table.visible_ids()
+
+    def scope_ids(self) -> list[str]:
+        return self.model.table.alive_ids()
+
+    def rows_info(self, ids) -> list[dict]:
+        table = self.model.table
+        out = []
+        for exp_id in ids:
+            slot = table.id_to_slot.get(exp_id)
+            if slot is not None and table.alive[slot]:
+                out.append(table.row_info(slot))
+        return out
+
+    def set_row_context_menu_handler(self, fn: Callable[[QPoint, str], None] | None) -> None:
+        self.table_view.context_menu_handler = fn
+
+    def set_activate_handler(self, fn: Callable[[str], None] | None) -> None:
+        self.table_view.activate_handler = fn
+
+    def set_view_mode(self, mode: str) -> None:
+        if mode not in VIEW_MODES:
+            raise ValueError(f"unknown view mode {mode!r}; expected one of {', '.join(VIEW_MODES)}")
+        self.view_mode_buttons[mode].setChecked(True)
+        if mode != self._view_mode:
+            self._view_mode = mode
+            self.sig_view_mode_changed.emit(mode)
+
+    def view_mode(self) -> str:
+        return self._view_mode
+
+    def is_archive_mode(self) -> bool:
+        return self._archive
+
+    def show_message(self, text: str, undo: Callable | None = None, details: str | None = None) -> None:
+        self.status_message.show_message(text, undo, details)
+
+    def current_project_path(self) -> str | None:
+        if self._project_id is None:
+            return None
+        return self.project_panel.model.paths.get(self._project_id)
+
+    def add_bottom_widget(self, widget: QWidget) -> None:
+        self.bottom_layout.addWidget(widget)
+        # Shown like any child, unless its owner hid it on purpose before handing it over.
+        if not widget.testAttribute(Qt.WidgetAttribute.WA_WState_ExplicitShowHide):
+            widget.show()
+
+    def shutdown(self) -> None:
+        """Stop timers and threads and release the database (tests and run_gui call this)."""
+        self.close()
+        close_database()

@@ -1,0 +1,401 @@
+"""The experiments table widget: header with funnels and multi-sort marks, cell painting."""
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionHeader,
+    QStyleOptionViewItem,
+    QTableView,
+)
+
+from exptable_desktop.core import columns as C
+from exptable_desktop.core import states as st
+from exptable_desktop.ui import icons
+from exptable_desktop.ui.roles import IdRole, StatusRole, TagsRole, TypeRole
+
+ROW_HEIGHT = 30
+FUNNEL_SIZE = 14
+HEADER_HEIGHT = 32
+ACCENT = QColor("#2f81f7")
+
+
+class FilterHeader(QHeaderView):
+    """Horizontal header that draws a funnel in filterable sections and numbered sort arrows."""
+
+    sig_filter_clicked = Signal(int, QRect)  # logical index, funnel rect in global coordinates
+    sig_sort_clicked = Signal(int, bool)  # logical index, shift held (add a secondary sort)
+    sig_fit_requested = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSectionsMovable(True)
+        self.setSectionsClickable(True)
+        self.setHighlightSections(False)
+        self.setSortIndicatorShown(False)
+        self.setStretchLastSection(False)
+        self.setMinimumSectionSize(24)
+        self.setFixedHeight(HEADER_HEIGHT)
+        self.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.sort_keys: list[tuple[str, bool]] = []
+        self.active_filters: set[str] = set()
+        self.sectionClicked.connect(self._on_clicked)
+        self.sectionHandleDoubleClicked.connect(self.sig_fit_requested)
+
+    def _spec(self, logical: int) -> C.ColumnSpec | None:
+        model = self.model()
+        specs = getattr(model, "specs", None)
+        if specs is None or not 0 <= logical < len(specs):
+            return None
+        return specs[logical]
+
+    def funnel_rect(self, logical: int) -> QRect:
+        spec = self._spec(logical)
+        if spec is None or not spec.filter_kind:
+            return QRect()
+        x = self.sectionViewportPosition(logical) + self.sectionSize(logical) - FUNNEL_SIZE - 8
+        return QRect(x, (self.height() - FUNNEL_SIZE) // 2, FUNNEL_SIZE, FUNNEL_SIZE)
+
+    def paintSection(self, painter: QPainter, rect: QRect, logical: int) -> None:
+        spec = self._spec(logical)
+        opt = QStyleOptionHeader()
+        self.initStyleOption(opt)
+        opt.rect = rect
+        opt.section = logical
+        opt.text = ""
+        painter.save()
+        self.style().drawControl(QStyle.ControlElement.CE_HeaderSection, opt, painter, self)
+        painter.restore()
+        if spec is None:
+            return
+        right = rect.right() - 6
+        if spec.filter_kind:
+            active = spec.key in self.active_filters
+            funnel = QRect(right - FUNNEL_SIZE - 2, rect.center().y() - FUNNEL_SIZE // 2, FUNNEL_SIZE, FUNNEL_SIZE)
+            painter.drawPixmap(funnel, icons.pixmap("funnel-active" if active else "funnel", FUNNEL_SIZE,
+                                                     self.devicePixelRatioF()))
+            right = funnel.left() - 4
+        sort_pos = next((i for i, (k, _) in enumerate(self.sort_keys) if k == spec.key), None)
+        painter.save()
+        if sort_pos is not None:
+            descending = self.sort_keys[sort_pos][1]
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            cx, cy = right - 5, rect.center().y()
+            path = QPainterPath()
+            if descending:
+                path.moveTo(cx - 4, cy - 2); path.lineTo(cx + 4, cy - 2); path.lineTo(cx, cy + 3)
+            else:
+                path.moveTo(cx - 4, cy + 2); path.lineTo(cx + 4, cy + 2); path.lineTo(cx, cy - 3)
+            path.closeSubpath()
+            painter.fillPath(path, ACCENT)
+            right = cx - 7
+            if len(self.sort_keys) > 1:
+                small = QFont(self.font())
+                small.setPointSizeF(max(6.0, small.pointSizeF() - 2))
+                painter.setFont(small)
+                painter.setPen(ACCENT)
+                painter.drawText(QRect(cx + 3, rect.top() + 2, 10, 10), Qt.AlignmentFlag.AlignLeft, str(sort_pos + 1))
+        font = QFont(self.font())
+        font.setBold(True)
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        painter.setFont(font)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        text_rect = QRect(rect.left() + 8, rect.top(), max(0, right - rect.left() - 10), rect.height())
+        text = QFontMetrics(font).elidedText(spec.title, Qt.TextElideMode.ElideRight, text_rect.width())
+        painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), text)
+        painter.restore()
+
+    def mousePressEvent(self, event):
+        pos = event.position().toPoint()
+        logical = self.logicalIndexAt(pos)
+        if event.button() == Qt.MouseButton.LeftButton and logical >= 0:
+            rect = self.funnel_rect(logical)
+            if rect.isValid() and rect.adjusted(-3, -3, 3, 3).contains(pos):
+                global_rect = QRect(self.mapToGlobal(rect.bottomLeft()), rect.size())
+                self.sig_filter_clicked.emit(logical, global_rect)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def _on_clicked(self, logical: int) -> None:
+        spec = self._spec(logical)
+        if spec is not None and spec.sortable:
+            shift = bool(QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self.sig_sort_clicked.emit(logical, shift)
+
+    def sectionSizeFromContents(self, logical: int) -> QSize:
+        spec = self._spec(logical)
+        if spec is None:
+            return super().sectionSizeFromContents(logical)
+        font = QFont(self.font())
+        font.setBold(True)
+        width = QFontMetrics(font).horizontalAdvance(spec.title) + 24
+        if spec.filter_kind:
+            width += FUNNEL_SIZE + 6
+        if spec.sortable:
+            width += 14
+        return QSize(width, HEADER_HEIGHT)
+
+
+class CellDelegate(QStyledItemDelegate):
+    """Paints TYPE (icon + label), STATUS (icon + label + progress) and TAGS (chips)."""
+
+    def _kind(self, index: QModelIndex) -> str:
+        specs = getattr(index.model(), "specs", None)
+        return specs[index.column()].kind if specs and index.column() < len(specs) else ""
+
+    def _background(self, painter, option, index) -> QStyleOptionViewItem:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget else QGuiApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        return opt
+
+    def _text_color(self, opt: QStyleOptionViewItem) -> QColor:
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        return opt.palette.color(opt.palette.ColorRole.HighlightedText if selected else opt.palette.ColorRole.Text)
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        kind = self._kind(index)
+        if kind not in (C.TYPE, C.STATUS, C.TAGS):
+            super().paint(painter, option, index)
+            return
+        opt = self._background(painter, option, index)
+        rect = opt.rect.adjusted(8, 0, -6, 0)
+        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setClipRect(opt.rect)
+        if kind == C.TAGS:
+            self._paint_tags(painter, rect, index.data(TagsRole) or [], opt)
+        else:
+            if kind == C.TYPE:
+                name = icons.type_icon_name(index.data(TypeRole) or "")
+                text = index.data() or ""
+                progress = None
+            else:
+                status, progress = index.data(StatusRole) or ("", None)
+                name = icons.status_icon_name(status)
+                text = index.data() or ""
+                if status not in st.PROGRESS_STATUSES:
+                    progress = None
+            top = rect.center().y() - 8
+            painter.drawPixmap(QRect(rect.left(), top, 16, 16), icons.pixmap(name, 16, ratio))
+            text_left = rect.left() + 22
+            painter.setPen(self._text_color(opt))
+            painter.setFont(opt.font)
+            bar_width = 44 if progress is not None else 0
+            text_rect = QRect(text_left, rect.top(), max(0, rect.right() - text_left - bar_width - 6), rect.height())
+            painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
+                             opt.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width()))
+            if progress is not None:
+                used = opt.fontMetrics.horizontalAdvance(text)
+                bar = QRect(min(text_left + used + 8, rect.right() - bar_width), rect.center().y() - 3,
+                            bar_width, 6)
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(QColor("#d8dee4"))
+                painter.drawRoundedRect(bar, 3, 3)
+                filled = QRect(bar.left(), bar.top(), int(bar.width() * max(0, min(100, progress)) / 100), bar.height())
+                colour = {st.RUNNING: "#2f81f7", st.FAILED: "#d1242f", st.ABORTED: "#8a94a6"}[status]
+                painter.setBrush(QColor(colour))
+                painter.drawRoundedRect(filled, 3, 3)
+        painter.restore()
+
+    def _paint_tags(self, painter: QPainter, rect: QRect, tags, opt) -> None:
+        font = QFont(opt.font)
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        metrics = QFontMetrics(font)
+        painter.setFont(font)
+        x = rect.left()
+        height = metrics.height() + 4
+        top = rect.center().y() - height // 2
+        for name, background, foreground in tags:
+            width = metrics.horizontalAdvance(name) + 14
+            if x + width > rect.right() and x > rect.left():
+                painter.setPen(self._text_color(opt))
+                painter.drawText(QRect(x, rect.top(), rect.right() - x, rect.height()),
+                                 int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), "…")
+                break
+            chip = QRect(x, top, width, height)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(background))
+            painter.drawRoundedRect(chip, height / 2, height / 2)
+            painter.setPen(QPen(QColor(foreground)))
+            painter.drawText(chip, int(Qt.AlignmentFlag.AlignCenter), name)
+            x += width + 4
+
+    def sizeHint(self, option, index) -> QSize:
+        kind = self._kind(index)
+        base = super().sizeHint(option, index)
+        if kind == C.TAGS:
+            font = QFont(option.font)
+            font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+            metrics = QFontMetrics(font)
+            width = sum(metrics.horizontalAdvance(t[0]) + 18 for t in (index.data(TagsRole) or []))
+            return QSize(width + 16, ROW_HEIGHT)
+        if kind in (C.TYPE, C.STATUS):
+            return QSize(base.width() + 30 + (50 if kind == C.STATUS else 0), ROW_HEIGHT)
+        return QSize(base.width() + 8, ROW_HEIGHT)
+
+
+class ExperimentTableView(QTableView):
+    """The table: fixed row height, row selection, selection kept across resets by id."""
+
+    sig_current_id_changed = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("experimentsTable")
+        self.header_view = FilterHeader(self)
+        self.setHorizontalHeader(self.header_view)
+        self.header_view.sig_fit_requested.connect(self.fit_column)
+        vheader = self.verticalHeader()
+        vheader.setVisible(False)
+        vheader.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vheader.setDefaultSectionSize(ROW_HEIGHT)
+        vheader.setMinimumSectionSize(ROW_HEIGHT)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setWordWrap(False)
+        self.setShowGrid(False)
+        self.setAlternatingRowColors(True)
+        self.setSortingEnabled(False)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setItemDelegate(CellDelegate(self))
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
+        self.context_menu_handler: Callable[[QPoint, str], None] | None = None
+        self.activate_handler: Callable[[str], None] | None = None
+        self.doubleClicked.connect(self._on_double_clicked)
+        self._saved: tuple[str | None, list[str], int] | None = None
+
+    def setModel(self, model) -> None:
+        super().setModel(model)
+        model.modelAboutToBeReset.connect(self._save_selection)
+        model.modelReset.connect(self._restore_selection)
+        self.selectionModel().currentRowChanged.connect(self._on_current_row)
+
+    # ---- Ids -----------------------------------------------------------------------------
+
+    def current_id(self) -> str | None:
+        index = self.currentIndex()
+        return index.data(IdRole) if index.isValid() else None
+
+    def selected_ids(self) -> list[str]:
+        return [i.data(IdRole) for i in self.selectionModel().selectedRows()]
+
+    def select_id(self, exp_id: str, *, scroll: bool = True) -> bool:
+        row = self.model().row_of_id(exp_id)
+        if row < 0:
+            return False
+        index = self.model().index(row, self._first_visible_column())
+        self.selectionModel().setCurrentIndex(
+            index, self.selectionModel().SelectionFlag.ClearAndSelect | self.selectionModel().SelectionFlag.Rows)
+        if scroll:
+            self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        return True
+
+    def _first_visible_column(self) -> int:
+        header = self.horizontalHeader()
+        for visual in range(header.count()):
+            logical = header.logicalIndex(visual)
+            if not header.isSectionHidden(logical):
+                return logical
+        return 0
+
+    def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.sig_current_id_changed.emit(current.data(IdRole) if current.isValid() else "")
+
+    def _save_selection(self) -> None:
+        self._saved = (self.current_id(), self.selected_ids(), self.verticalScrollBar().value())
+
+    def _restore_selection(self) -> None:
+        if self._saved is None:
+            return
+        current, selected, scroll = self._saved
+        self._saved = None
+        model = self.model()
+        selection = self.selectionModel()
+        flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+        for exp_id in selected:
+            row = model.row_of_id(exp_id)
+            if row >= 0:
+                selection.select(model.index(row, 0), flags)
+        if current:
+            row = model.row_of_id(current)
+            if row >= 0:
+                selection.setCurrentIndex(model.index(row, self._first_visible_column()),
+                                          selection.SelectionFlag.NoUpdate)
+        self.verticalScrollBar().setValue(scroll)
+        self.sig_current_id_changed.emit(self.current_id() or "")
+
+    # ---- Fit to contents, measured on the rows on screen ---------------------------------------
+
+    def visible_row_range(self) -> tuple[int, int]:
+        if self.model() is None or self.model().rowCount() == 0:
+            return -1, -1
+        top = self.rowAt(0)
+        bottom = self.rowAt(self.viewport().height() - 1)
+        if top < 0:
+            top = 0
+        if bottom < 0:
+            bottom = self.model().rowCount() - 1
+        return top, bottom
+
+    def sizeHintForColumn(self, column: int) -> int:
+        top, bottom = self.visible_row_range()
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        delegate = self.itemDelegate()
+        width = 0
+        model = self.model()
+        for row in range(max(top, 0), bottom + 1):
+            width = max(width, delegate.sizeHint(option, model.index(row, column)).width())
+        return width
+
+    def fit_column(self, logical: int) -> None:
+        header = self.horizontalHeader()
+        width = max(self.sizeHintForColumn(logical), header.sectionSizeFromContents(logical).width())
+        header.resizeSection(logical, min(width + 4, 800))
+
+    # ---- Hooks -----------------------------------------------------------------------------------
+
+    def contextMenuEvent(self, event) -> None:
+        index = self.indexAt(event.pos())
+        if not index.isValid() or self.context_menu_handler is None:
+            return
+        if not self.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            self.selectionModel().setCurrentIndex(
+                index, self.selectionModel().SelectionFlag.ClearAndSelect | self.selectionModel().SelectionFlag.Rows)
+        self.context_menu_handler(event.globalPos(), index.data(IdRole))
+
+    def _on_double_clicked(self, index: QModelIndex) -> None:
+        specs = self.model().specs
+        if index.isValid() and specs[index.column()].kind != C.CHECK and self.activate_handler:
+            self.activate_handler(index.data(IdRole))
+
+    def keyPressEvent(self, event) -> None:
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            if self.activate_handler:
+                self.activate_handler(self.current_id())
+            event.accept()
+            return
+        if key == Qt.Key.Key_Space and self.currentIndex().isValid():
+            ids = self.selected_ids() or [self.current_id()]
+            model = self.model()
+            model.set_checked(ids, not all(i in model.checked for i in ids))
+            event.accept()
+            return
+        super().keyPressEvent(event)
+

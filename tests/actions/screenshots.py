@@ -1,0 +1,89 @@
+"""Make docs/screenshots/actions_menu.png and actions_bar.png (offscreen).
+
+    QT_QPA_PLATFORM=offscreen python3 tests/actions/screenshots.py
+
+Uses the real main window when it exists, else the tests' stand-in window.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "docs" / "screenshots"
+
+
+def populate() -> None:
+    from actions_support import make_experiment
+
+    from exptable_desktop.core import states as st
+    for name, status, tags in (
+        ("resnet50 baseline", st.COMPLETED, ["baseline"]), ("resnet50 lr=0.1", st.DRAFT, []),
+        ("resnet50 lr=0.01", st.DRAFT, ["sweep"]), ("resnet50 augment", st.RUNNING, ["sweep"]),
+        ("vit-small", st.PUBLISHED, ["best"]), ("vit-small distill", st.FAILED, []),
+        ("efficientnet b0", st.PENDING, []), ("efficientnet b3", st.ABORTED, ["sweep"]),
+    ):
+        make_experiment(name, status, project="vision/cifar10", tags=tags)
+
+
+def main() -> int:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QPainter
+    from PySide6.QtWidgets import QApplication
+
+    from exptable_desktop.store import open_database
+    app = QApplication.instance() or QApplication([])
+    folder = Path(tempfile.mkdtemp())
+    os.environ["EXPTABLE_FILES"] = str(folder / "files")
+    url = f"sqlite:///{folder / 'shots.db'}"
+    open_database(url)
+    populate()
+    from exptable_desktop.ui.actions import install_actions
+    try:
+        from exptable_desktop.ui.main_window import MainWindow
+        window = MainWindow(url)
+    except ImportError:
+        from actions_support import StandInWindow
+        window = StandInWindow(url, "vision/cifar10")
+    if not hasattr(window, "action_controller"):
+        install_actions(window)
+    window.resize(1180, 600)
+    window.show()
+    app.processEvents()
+    ids = window.visible_ids()
+    rows = {r["name"]: r["id"] for r in window.rows_info(ids)}
+    checked = [rows[n] for n in ("resnet50 lr=0.1", "resnet50 lr=0.01", "resnet50 augment", "vit-small")]
+    window.set_checked(checked, True)
+    for _ in range(5):
+        app.processEvents()
+    import time
+    time.sleep(0.1)
+    app.processEvents()
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(OUT / "actions_bar.png"))
+
+    # The menu over the window, where a right-click on the row would open it.
+    controller = window.action_controller
+    view = window.table_view
+    row = window.visible_ids().index(rows["resnet50 augment"])
+    cell = view.visualRect(view.model().index(row, 2)).center() + QPoint(40, 0)
+    menu = controller.show_context_menu(view.viewport().mapToGlobal(cell), rows["resnet50 augment"])
+    app.processEvents()
+    shot = window.grab()
+    painter = QPainter(shot)
+    painter.drawPixmap(view.viewport().mapTo(window, cell), menu.grab())
+    painter.end()
+    shot.save(str(OUT / "actions_menu.png"))
+    menu.close()
+    print(OUT / "actions_bar.png", OUT / "actions_menu.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

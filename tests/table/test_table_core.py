@@ -1,0 +1,114 @@
+"""The numpy table without Qt: sort order, missing values, filters, search, incremental changes."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from exptable_desktop.core import columns as C
+from exptable_desktop.core import formatting as fmt
+from exptable_desktop.core.filters import RangeFilter, SearchQuery, TagFilter, ValueSetFilter, filter_from_dict
+from exptable_desktop.core.tableview import fetch_changes, load_table
+from exptable_desktop.core.viewstate import TableState, state_from_dict
+from exptable_desktop.store.bulk import Scope
+
+ACC = C.metric_key("val", "accuracy", "last")
+
+
+def names(table):
+    return [table.text["name"][s] for s in table.order]
+
+
+def test_metric_sort_puts_missing_last_both_ways(populated):
+    table = load_table(Scope(None, False), [ACC])
+    table.set_sort([(ACC, True)])
+    got = names(table)
+    assert got[:3] == ["b-resnet", "h-late", "c-vit"]
+    assert set(got[-2:]) == {"d-untagged", "f-draft"}
+    table.set_sort([(ACC, False)])
+    got = names(table)
+    assert got[0] == "e-failed" and set(got[-2:]) == {"d-untagged", "f-draft"}
+
+
+def test_status_sorts_in_life_cycle_order_and_ties_break_on_second_key(populated):
+    table = load_table(Scope(None, False))
+    table.set_sort([("status", False), ("name", False)])
+    statuses = [table.status_at(s) for s in table.order]
+    ranks = [["created", "queued", "in_progress", "completed", "stopped", "failed"].index(s) for s in statuses]
+    assert ranks == sorted(ranks)
+    drafts = [table.text["name"][s] for s in table.order if table.status_at(s) == "created"]
+    assert drafts == sorted(drafts)
+
+
+def test_filters_of_each_kind(populated):
+    table = load_table(Scope(None, False), [ACC, C.hyperparam_key("Args", "lr")])
+    table.set_filter("type", ValueSetFilter(frozenset({"testing", "optimizer"})))
+    assert sorted(names(table)) == ["c-vit", "g-sweep"]
+    table.clear_filters()
+    table.set_filter("tags", TagFilter("all", frozenset({"best", "baseline"})))
+    assert names(table) == ["h-late"]
+    table.set_filter("tags", TagFilter("any", frozenset({"sweep"}), no_tags=True))
+    assert sorted(names(table)) == ["d-untagged", "f-draft", "g-sweep", "z-nlp"]
+    table.set_filter("tags", TagFilter("all", exclude=frozenset({"best"})))
+    assert "b-resnet" not in names(table) and "a-baseline" in names(table)
+    table.clear_filters()
+    table.set_filter(ACC, RangeFilter(0.7, 0.9))
+    assert sorted(names(table)) == ["c-vit", "h-late"]
+    table.clear_filters()
+    table.set_filter(C.hyperparam_key("Args", "lr"), ValueSetFilter(frozenset({"0.01", ""})))
+    assert sorted(names(table)) == ["a-baseline", "d-untagged", "e-failed", "f-draft", "z-nlp"]
+
+
+def test_search_plain_and_regex(populated):
+    table = load_table(Scope(None, False))
+    table.set_search(SearchQuery("RESNET"))
+    assert names(table) == ["b-resnet"]
+    table.set_search(SearchQuery("^[ab]-", regex=True))
+    assert sorted(names(table)) == ["a-baseline", "b-resnet"]
+    with pytest.raises(ValueError):
+        SearchQuery("(", regex=True)
+
+
+def test_apply_changes_updates_inserts_and_removes(populated):
+    from exptable_desktop.core import actions
+    from exptable_desktop.core.recording import create_experiment
+
+    scope = Scope(None, False)
+    table = load_table(scope)
+    since = max(table.nums["last_update"][:table.n])
+    actions.rename([populated["c-vit"]], "c-vit-renamed")
+    actions.archive([populated["d-untagged"]])
+    new_id = create_experiment("vision", "i-new")
+    result = table.apply_changes(fetch_changes(since, []), scope)
+    assert table.ids[result.inserted].tolist() == [new_id]
+    assert table.ids[result.removed].tolist() == [populated["d-untagged"]]
+    assert table.ids[result.updated].tolist() == [populated["c-vit"]]
+    assert "c-vit-renamed" in names(table) and "d-untagged" not in names(table)
+
+
+def test_formats():
+    assert fmt.compact_duration(2 * 86400 + 5 * 3600) == "2:05d"
+    assert fmt.compact_duration(3 * 3600 + 7 * 60) == "3:07h"
+    assert fmt.compact_duration(12 * 60 + 30) == "12:30m"
+    assert fmt.compact_duration(45) == "45s"
+    assert fmt.rounded_float(0.123456789) == "0.123457"
+    assert fmt.precise_float(0.123456789) == "0.123456789"
+    assert fmt.relative_time(1000.0, now=1000.0 + 5 * 60) == "5 minutes ago"
+    assert fmt.default_tag_colors("ab") == (fmt.TAG_PALETTE[(97 + 98) % 20], "#ffffff")
+    assert math.isnan(np.nan)
+
+
+def test_view_state_round_trip_drops_unknown_parts():
+    state = TableState(order=["name", "check"], widths={"name": 333}, hidden=["user"], custom=[ACC],
+                       sort=[(ACC, True), ("name", False)], filters={"status": ValueSetFilter(frozenset({"failed"}))},
+                       precise=[ACC])
+    data = state.to_dict()
+    data["widths"]["bogus"] = 5
+    data["sort"].append(["tags", True])
+    back = state_from_dict(data, multi_project=False)
+    assert back.custom == [ACC] and back.widths == {"name": 333} and back.sort == [(ACC, True), ("name", False)]
+    assert back.filters["status"] == ValueSetFilter(frozenset({"failed"}))
+    assert back.order[:2] == ["name", "check"]
+    assert filter_from_dict(TagFilter("all", frozenset({"x"})).to_dict()) == TagFilter("all", frozenset({"x"}))
+    assert state_from_dict({"version": 99}, True).custom == []
