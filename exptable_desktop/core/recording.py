@@ -19,6 +19,7 @@ from exptable_desktop.paths import current_user
 from exptable_desktop.store.db import run_write
 from exptable_desktop.store.schema import (
     Artifact,
+    ConfigObject,
     ConsoleChunk,
     DebugSample,
     Execution,
@@ -141,14 +142,19 @@ def record_batch(experiment_id: str, *, scalars: Iterable[tuple] | dict | None =
                                      for d in debug_samples]).execute()
         for art in artifacts or ():
             record_artifact_row(experiment_id, art, now)
-        changes: dict[str, Any] = {"last_update": now}
+        wrote = bool(scalars or console or single_values or plots or debug_samples or artifacts
+                     or progress is not None)
+        # A heartbeat alone must not move last_update: the table refreshes rows
+        # whose last_update changed, and idle running scripts beat every second.
+        changes: dict[str, Any] = {"last_update": now} if wrote else {}
         if heartbeat:
             changes["heartbeat"] = now
         if progress is not None:
             changes["progress"] = max(0, min(100, int(progress)))
-        if exp.started is not None and exp.status == st.RUNNING:
+        if wrote and exp.started is not None and exp.status == st.RUNNING:
             changes["run_time"] = now - exp.started
-        Experiment.update(**changes).where(Experiment.id == experiment_id).execute()
+        if changes:
+            Experiment.update(**changes).where(Experiment.id == experiment_id).execute()
         row = Experiment.select(Experiment.status, Experiment.status_message).where(
             Experiment.id == experiment_id).first()
         return {"points": n_points, "lines": n_lines, "status": row.status, "status_message": row.status_message}
@@ -233,3 +239,55 @@ def read_console(experiment_id: str, start: int = 0, count: int | None = None) -
 
 def hyperparam_count(experiment_id: str) -> int:
     return HyperParam.select(fn.COUNT(HyperParam.id)).where(HyperParam.experiment == experiment_id).scalar()
+
+
+def record_parameters(experiment_id: str, section: str, params: Mapping[str, Mapping[str, Any]]) -> None:
+    """Record what a running script declared: ``{name: {"value", "type", "description"}}``.
+
+    Unlike ``core.editing`` (a person's edits, Draft only) this is the code's own
+    report of its parameters, so it is allowed while Running.
+    """
+    rows = [{"experiment": experiment_id, "section": section, "name": name,
+             "value": str(p.get("value", "")), "type": str(p.get("type") or ""),
+             "description": str(p.get("description") or ""), "default": p.get("default")}
+            for name, p in params.items()]
+
+    def work():
+        _writable(experiment_id)
+        for start in range(0, len(rows), 500):
+            (HyperParam.insert_many(rows[start:start + 500])
+             .on_conflict(conflict_target=[HyperParam.experiment, HyperParam.section, HyperParam.name],
+                          preserve=[HyperParam.value, HyperParam.type, HyperParam.description,
+                                    HyperParam.default]).execute())
+        Experiment.update(last_update=time.time()).where(Experiment.id == experiment_id).execute()
+    if rows:
+        run_write(work)
+
+
+def record_configuration(experiment_id: str, name: str, value: str, *, content_type: str = "",
+                         description: str = "") -> None:
+    def work():
+        _writable(experiment_id)
+        (ConfigObject.insert(experiment=experiment_id, name=name, value=value, content_type=content_type,
+                             description=description)
+         .on_conflict(conflict_target=[ConfigObject.experiment, ConfigObject.name],
+                      preserve=[ConfigObject.value, ConfigObject.content_type, ConfigObject.description])
+         .execute())
+        Experiment.update(last_update=time.time()).where(Experiment.id == experiment_id).execute()
+    run_write(work)
+
+
+def record_execution(experiment_id: str, **fields: Any) -> None:
+    """The code a run actually executed (repository, commit, diff, packages...)."""
+    unknown = set(fields) - {f for f in Execution._meta.sorted_field_names if f != "experiment"}
+    if unknown:
+        raise ValueError(f"unknown execution fields: {', '.join(sorted(unknown))}")
+
+    def work():
+        _writable(experiment_id)
+        if Execution.get_or_none(Execution.experiment == experiment_id) is None:
+            Execution.create(experiment=experiment_id, **fields)
+        elif fields:
+            Execution.update(**fields).where(Execution.experiment == experiment_id).execute()
+        Experiment.update(last_update=time.time()).where(Experiment.id == experiment_id).execute()
+    run_write(work)

@@ -1,0 +1,233 @@
+"""``task.get_logger()``: scalars, single values, text, plots and debug images.
+
+Plots are stored in ``Plot.data`` as JSON (``Plot.metric`` = title,
+``Plot.variant`` = series, ``Plot.kind`` = the ``kind`` below). Every object
+has ``kind``, ``title``, ``variant`` (the reported series name) and optional ``xaxis``/``yaxis``/``comment``
+strings, plus per kind:
+
+``line`` / ``scatter``
+    ``{"mode": "lines"|"markers"|"lines+markers",
+       "series": [{"name": str, "x": [float], "y": [float], "labels": [str] | null}]}``
+``bar`` / ``histogram`` (``report_vector`` / ``report_histogram``: the values are bar heights)
+    ``{"series": [{"name": str, "x": [str|float], "y": [float]}]}``
+``table``
+    ``{"columns": [str], "rows": [[cell, ...], ...]}`` (row-major; cells are str/float/int/null)
+``confusion``
+    ``{"matrix": [[float]] (rows = y, columns = x), "xlabels": [str] | null, "ylabels": [str] | null,
+       "yaxis_reversed": bool}``
+
+Non-finite floats are written as ``null`` so the text is strict JSON.
+Debug images are PNG files under the storage root
+(``<experiment folder>/debug/<title>/<series>/<iteration>.png``), recorded as
+``DebugSample.path``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import mimetypes
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from exptable_desktop.sdk.png import write_png
+
+_now = time.time
+_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error",
+           logging.CRITICAL: "error"}
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: numpy to Python, NaN/inf to None."""
+    if isinstance(value, np.ndarray):
+        return [_clean(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _safe_part(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_") or "_"
+
+
+class Logger:
+    """Reports go to the task's in-memory buffer; nothing here waits for the database."""
+
+    def __init__(self, task):
+        self._task = task
+        self._reporter = task._reporter
+
+    @classmethod
+    def current_logger(cls) -> "Logger | None":
+        from exptable_desktop.sdk.task import Task
+
+        task = Task.current_task()
+        return task.get_logger() if task is not None else None
+
+    # ---- scalars -------------------------------------------------------------------
+
+    def report_scalar(self, title: str, series: str, value: float, iteration: int) -> None:
+        self._reporter.scalars.extend((title, series, int(iteration), float(value), _now()))
+
+    def report_single_value(self, name: str, value: float) -> None:
+        self._reporter.single_values.append((str(name), float(value)))
+
+    def report_text(self, msg: str, level: int = logging.INFO, print_console: bool = True, *args, **_) -> None:
+        text = str(msg)
+        level_name = _LEVELS.get(level, "info") if isinstance(level, int) else str(level).lower()
+        if print_console:
+            # Straight to the terminal: through sys.stdout the console capture would record it twice.
+            stream = self._task._original_stream("stderr" if level_name == "error" else "stdout")
+            stream.write(text + "\n")
+            stream.flush()
+        now = time.time()
+        for line in text.split("\n"):
+            self._reporter.console.append((now, level_name, line))
+
+    # ---- plots ---------------------------------------------------------------------
+
+    def _plot(self, kind: str, title: str, series: str, iteration: int | None, body: dict,
+              xaxis=None, yaxis=None, comment=None) -> None:
+        data = {"kind": kind, "title": str(title), "variant": str(series)}
+        for key, value in (("xaxis", xaxis), ("yaxis", yaxis), ("comment", comment)):
+            if value:
+                data[key] = str(value)
+        data.update(body)
+        self._reporter.plots.append({"metric": str(title), "variant": str(series),
+                                     "iteration": int(iteration or 0), "kind": kind,
+                                     "data": data, "timestamp": time.time()})
+
+    def report_histogram(self, title: str, series: str, values: Sequence[float], iteration: int | None = None,
+                         labels: Sequence[str] | None = None, xlabels: Sequence[str] | None = None,
+                         xaxis: str | None = None, yaxis: str | None = None, mode: str | None = None,
+                         data_args=None, extra_layout=None) -> None:
+        self._bars("histogram", title, series, values, iteration, labels, xlabels, xaxis, yaxis)
+
+    def report_vector(self, title: str, series: str, values: Sequence[float], iteration: int | None = None,
+                      labels: Sequence[str] | None = None, xlabels: Sequence[str] | None = None,
+                      xaxis: str | None = None, yaxis: str | None = None, mode: str | None = None,
+                      extra_layout=None) -> None:
+        self._bars("bar", title, series, values, iteration, labels, xlabels, xaxis, yaxis)
+
+    def _bars(self, kind, title, series, values, iteration, labels, xlabels, xaxis, yaxis) -> None:
+        array = np.asarray(values, dtype=np.float64)
+        rows = array.reshape(len(array), -1) if array.ndim > 0 else array.reshape(1, 1)
+        x = _clean(list(xlabels)) if xlabels is not None else list(range(rows.shape[0]))
+        names = list(labels) if labels is not None else [str(series)] * rows.shape[1]
+        body = {"series": [{"name": str(names[j] if j < len(names) else series), "x": x,
+                            "y": _clean(rows[:, j])} for j in range(rows.shape[1])]}
+        self._plot(kind, title, series, iteration, body, xaxis, yaxis)
+
+    def report_scatter2d(self, title: str, series: str, scatter, iteration: int | None = None,
+                         xaxis: str | None = None, yaxis: str | None = None,
+                         labels: Sequence[str] | None = None, mode: str = "lines", comment: str | None = None,
+                         extra_layout=None) -> None:
+        points = np.asarray(scatter, dtype=np.float64).reshape(-1, 2)
+        body = {"mode": mode, "series": [{"name": str(series), "x": _clean(points[:, 0]), "y": _clean(points[:, 1]),
+                                          "labels": list(map(str, labels)) if labels is not None else None}]}
+        self._plot("scatter", title, series, iteration, body, xaxis, yaxis, comment)
+
+    def report_line_plot(self, title: str, series: Sequence, xaxis: str, yaxis: str, mode: str = "lines",
+                         iteration: int | None = None, reverse_xaxis: bool = False, comment: str | None = None,
+                         extra_layout=None) -> None:
+        """``series``: SeriesInfo-like objects (``name``, ``data`` Nx2, ``labels``) or dicts with those keys."""
+        out = []
+        for item in series:
+            get = item.get if isinstance(item, dict) else (lambda k, d=None, o=item: getattr(o, k, d))
+            points = np.asarray(get("data"), dtype=np.float64).reshape(-1, 2)
+            labels = get("labels")
+            out.append({"name": str(get("name", "")), "x": _clean(points[:, 0]), "y": _clean(points[:, 1]),
+                        "labels": list(map(str, labels)) if labels is not None else None})
+        body = {"mode": mode, "series": out, "reverse_xaxis": bool(reverse_xaxis)}
+        self._plot("line", title, title, iteration, body, xaxis, yaxis, comment)
+
+    def report_table(self, title: str, series: str, iteration: int | None = None, table_plot=None,
+                     csv: str | None = None, url: str | None = None, extra_layout=None, extra_data=None) -> None:
+        if table_plot is None and csv is not None:
+            import csv as csv_module
+            with open(csv, newline="", encoding="utf-8") as handle:
+                table_plot = list(csv_module.reader(handle))
+        if table_plot is None:
+            raise ValueError("report_table needs table_plot (rows or a DataFrame) or csv")
+        if hasattr(table_plot, "columns") and hasattr(table_plot, "itertuples"):
+            columns = [str(table_plot.index.name or "")] + [str(c) for c in table_plot.columns]
+            rows = [[_clean(v) for v in row] for row in table_plot.itertuples(index=True, name=None)]
+        else:
+            all_rows = [list(r) for r in table_plot]
+            columns = [str(c) for c in all_rows[0]] if all_rows else []
+            rows = [[_clean(v) for v in r] for r in all_rows[1:]]
+        self._plot("table", title, series, iteration, {"columns": columns, "rows": rows})
+
+    def report_confusion_matrix(self, title: str, series: str, matrix, iteration: int | None = None,
+                                xaxis: str | None = None, yaxis: str | None = None,
+                                xlabels: Sequence[str] | None = None, ylabels: Sequence[str] | None = None,
+                                yaxis_reversed: bool = False, comment: str | None = None,
+                                extra_layout=None) -> None:
+        array = np.asarray(matrix, dtype=np.float64)
+        if array.ndim != 2:
+            raise ValueError(f"a confusion matrix must be 2-D, got shape {array.shape}")
+        body = {"matrix": _clean(array), "xlabels": list(map(str, xlabels)) if xlabels is not None else None,
+                "ylabels": list(map(str, ylabels)) if ylabels is not None else None,
+                "yaxis_reversed": bool(yaxis_reversed)}
+        self._plot("confusion", title, series, iteration, body, xaxis, yaxis, comment)
+
+    report_matrix = report_confusion_matrix
+
+    # ---- debug samples ------------------------------------------------------------
+
+    def report_image(self, title: str, series: str, iteration: int | None = None, local_path: str | None = None,
+                     image=None, matrix=None, max_image_history: int | None = None,
+                     delete_after_upload: bool = False, url: str | None = None) -> None:
+        iteration = int(iteration or 0)
+        folder = self._task._storage_folder() / "debug" / _safe_part(title) / _safe_part(series)
+        if image is None and matrix is not None:
+            image = matrix
+        if url is not None:
+            path, content_type = url, mimetypes.guess_type(url)[0] or "image/png"
+        elif local_path is not None:
+            source = Path(local_path)
+            if not source.is_file():
+                raise FileNotFoundError(f"report_image: no file {local_path}")
+            target = folder / f"{iteration:08d}{source.suffix.lower() or '.png'}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            if delete_after_upload:
+                source.unlink()
+            path, content_type = str(target), mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        elif image is not None:
+            if not isinstance(image, np.ndarray) and hasattr(image, "convert"):  # a PIL image, if the user has one
+                image = np.asarray(image.convert("RGBA"))
+            target = folder / f"{iteration:08d}.png"
+            write_png(target, np.asarray(image))
+            path, content_type = str(target), "image/png"
+        else:
+            raise ValueError("report_image needs local_path, image or url")
+        self._reporter.debug_samples.append({"metric": str(title), "variant": str(series), "iteration": iteration,
+                                             "path": path, "content_type": content_type,
+                                             "timestamp": time.time()})
+
+    report_media = report_image
+
+    # ---- flushing -----------------------------------------------------------------
+
+    def flush(self, wait: bool = False) -> bool:
+        if wait:
+            return self._reporter.flush() is not None
+        self._reporter.request_flush()
+        return True
+
+    def set_flush_period(self, period: float) -> None:
+        self._reporter.flush_period = max(0.05, float(period))
+
+    def get_flush_period(self) -> float:
+        return self._reporter.flush_period
