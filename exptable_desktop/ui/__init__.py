@@ -5,12 +5,19 @@ from __future__ import annotations
 def create_main_window(db_url: str):
     """Open the database at ``db_url`` and build the main window on it."""
     from exptable_desktop.store import open_database
+    from exptable_desktop.ui.actions import install_actions
+    from exptable_desktop.ui.details import install_details
     from exptable_desktop.ui.main_window import MainWindow
     from exptable_desktop.ui.style import apply_style
 
     open_database(db_url)
     apply_style()
-    return MainWindow(db_url)
+    window = MainWindow(db_url)
+    # Details first: the actions install keeps its Enter handler and gives its
+    # header the same action menu as the table.
+    install_details(window)
+    install_actions(window)
+    return window
 
 
 __all__ = ["create_main_window"]

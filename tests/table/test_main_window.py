@@ -246,6 +246,8 @@ def test_window_api(window, qtbot, populated):
     assert window.status_message.undo_button.isVisibleTo(window)
     window.status_message.undo_button.click()
     assert undone == [1]
+    # Details mode hides the table area, the strip under it included.
+    window.set_view_mode("table")
     strip = QLabel("batch bar")
     window.add_bottom_widget(strip)
     assert strip.isVisibleTo(window)

@@ -1,0 +1,204 @@
+"""ARTIFACTS: input and output models and other artifacts, with path, size,
+hash, metadata and preview; open the file or its folder, copy the path."""
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QApplication,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from exptable_desktop.core import details as data
+from exptable_desktop.ui.details.common import DetailsTab, empty_state, monospace_font, section_title
+
+ROLE_ENTRY = Qt.ItemDataRole.UserRole
+
+
+def _value_label() -> QLabel:
+    label = QLabel()
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    return label
+
+
+class ArtifactsTab(DetailsTab):
+    title = "ARTIFACTS"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("artifactsTab")
+        self.groups: dict[str, list[dict]] = {}
+        self.current: dict | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.stack = QStackedWidget()
+        layout.addWidget(self.stack)
+        splitter = QSplitter()
+        self.nav = QTreeWidget()
+        self.nav.setObjectName("artifactsNav")
+        self.nav.setHeaderHidden(True)
+        self.nav.setMinimumWidth(150)
+        self.nav.setMaximumWidth(280)
+        splitter.addWidget(self.nav)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        page = QWidget()
+        scroll.setWidget(page)
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(12, 8, 12, 12)
+        self.name_label = QLabel()
+        font = self.name_label.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.name_label.setFont(font)
+        page_layout.addWidget(self.name_label)
+        form = QFormLayout()
+        self.path_label = _value_label()
+        self.path_label.setObjectName("artifactPath")
+        self.size_label = _value_label()
+        self.hash_label = _value_label()
+        self.type_label = _value_label()
+        self.created_label = _value_label()
+        form.addRow("FILE PATH", self.path_label)
+        form.addRow("FILE SIZE", self.size_label)
+        form.addRow("HASH", self.hash_label)
+        form.addRow("CONTENT TYPE", self.type_label)
+        form.addRow("CREATED", self.created_label)
+        page_layout.addLayout(form)
+        buttons = QHBoxLayout()
+        self.open_button = QPushButton("Open file")
+        self.open_button.setObjectName("artifactOpen")
+        self.folder_button = QPushButton("Open folder")
+        self.folder_button.setObjectName("artifactOpenFolder")
+        self.copy_button = QPushButton("Copy path")
+        self.copy_button.setObjectName("artifactCopyPath")
+        for button in (self.open_button, self.folder_button, self.copy_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        page_layout.addLayout(buttons)
+        self.metadata_title = section_title("METADATA")
+        page_layout.addWidget(self.metadata_title)
+        self.metadata_table = QTableWidget(0, 2)
+        self.metadata_table.setObjectName("artifactMetadata")
+        self.metadata_table.setHorizontalHeaderLabels(["Key", "Value"])
+        self.metadata_table.horizontalHeader().setStretchLastSection(True)
+        self.metadata_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.metadata_table.verticalHeader().hide()
+        self.metadata_table.setMaximumHeight(180)
+        page_layout.addWidget(self.metadata_table)
+        self.preview_title = section_title("PREVIEW")
+        page_layout.addWidget(self.preview_title)
+        self.preview = QPlainTextEdit()
+        self.preview.setObjectName("artifactPreview")
+        self.preview.setReadOnly(True)
+        self.preview.setFont(monospace_font())
+        self.preview.setMinimumHeight(140)
+        page_layout.addWidget(self.preview, 1)
+        splitter.addWidget(scroll)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([200, 600])
+        self.stack.addWidget(splitter)
+        self.empty_label = empty_state("NO ARTIFACTS")
+        self.stack.addWidget(self.empty_label)
+        self.nav.currentItemChanged.connect(self._selected)
+        self.open_button.clicked.connect(self.open_file)
+        self.folder_button.clicked.connect(self.open_folder)
+        self.copy_button.clicked.connect(self.copy_path)
+
+    def load(self, experiment_id: str | None) -> None:
+        previous = self.current["name"] if self.current else None
+        self.experiment_id = experiment_id
+        self.groups = data.artifacts(experiment_id) if experiment_id else {}
+        self.nav.blockSignals(True)
+        self.nav.clear()
+        target = None
+        for title, entries in self.groups.items():
+            if not entries:
+                continue
+            group = QTreeWidgetItem(self.nav, [title])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            for entry in entries:
+                item = QTreeWidgetItem(group, [entry["name"]])
+                item.setData(0, ROLE_ENTRY, entry)
+                if target is None or entry["name"] == previous:
+                    target = item
+            group.setExpanded(True)
+        self.nav.blockSignals(False)
+        if target is None:
+            self.current = None
+            self.stack.setCurrentWidget(self.empty_label)
+            return
+        self.stack.setCurrentIndex(0)
+        self.nav.setCurrentItem(target)
+        self._selected(target)
+
+    def _selected(self, item, _previous=None) -> None:
+        entry = item.data(0, ROLE_ENTRY) if item is not None else None
+        if entry is None:
+            return
+        self.current = entry
+        self.name_label.setText(entry["name"])
+        self.path_label.setText(entry["uri"] or data.NOT_AVAILABLE)
+        self.size_label.setText(data.format_size(entry["size"]))
+        self.hash_label.setText(entry["hash"] or data.NOT_AVAILABLE)
+        self.type_label.setText(entry["content_type"] or data.NOT_AVAILABLE)
+        self.created_label.setText(data.format_datetime(entry["created"]))
+        local = entry["local_path"]
+        self.open_button.setEnabled(bool(local) and os.path.exists(local))
+        self.folder_button.setEnabled(bool(local) and os.path.exists(os.path.dirname(local) or "."))
+        self.copy_button.setEnabled(bool(entry["uri"]))
+        # Keys starting with "_" are the writer's bookkeeping, as in the runtime properties.
+        metadata = {k: v for k, v in (entry["metadata"] or {}).items() if not str(k).startswith("_")}
+        self.metadata_table.setRowCount(len(metadata))
+        for row, (key, value) in enumerate(sorted(metadata.items())):
+            self.metadata_table.setItem(row, 0, QTableWidgetItem(str(key)))
+            self.metadata_table.setItem(row, 1, QTableWidgetItem(str(value)))
+        self.metadata_title.setVisible(bool(metadata))
+        self.metadata_table.setVisible(bool(metadata))
+        self.preview.setPlainText(entry["preview"] or "")
+        self.preview_title.setVisible(bool(entry["preview"]))
+        self.preview.setVisible(bool(entry["preview"]))
+
+    def select(self, name: str) -> bool:
+        for i in range(self.nav.topLevelItemCount()):
+            group = self.nav.topLevelItem(i)
+            for j in range(group.childCount()):
+                if group.child(j).data(0, ROLE_ENTRY)["name"] == name:
+                    self.nav.setCurrentItem(group.child(j))
+                    return True
+        return False
+
+    def open_file(self) -> None:
+        if self.current and self.current["local_path"]:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(self.current["local_path"]))
+
+    def open_folder(self) -> None:
+        if self.current and self.current["local_path"]:
+            path = self.current["local_path"]
+            folder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+            QDesktopServices.openUrl(QUrl.fromLocalFile(folder))
+
+    def copy_path(self) -> None:
+        if self.current:
+            QApplication.clipboard().setText(self.current["local_path"] or self.current["uri"])
+            self.message.emit("Path copied")

@@ -1,0 +1,350 @@
+"""The panel header: type icon, name (edit in place), id with copy, status and
+progress, tags (add / remove), the action menu, description (edit)."""
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QCompleter,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from exptable_desktop.core import actions
+from exptable_desktop.core import details as data
+from exptable_desktop.core import states as st
+from exptable_desktop.ui.details.common import STATUS_COLOURS, FlowLayout, tag_colours, type_pixmap
+
+ActionMenuFactory = Callable[[list[str]], QMenu]
+
+
+class TagChip(QFrame):
+    remove_requested = Signal(str)
+
+    def __init__(self, name: str, background: str | None, foreground: str | None, parent=None):
+        super().__init__(parent)
+        self.name = name
+        self.setObjectName("tagChip")
+        bg, fg = tag_colours(name, background, foreground)
+        self.setStyleSheet(f"QFrame#tagChip {{ background: {bg}; border-radius: 9px; }}"
+                           f"QLabel, QToolButton {{ color: {fg}; background: transparent; border: none; }}")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 1, 2, 1)
+        layout.setSpacing(2)
+        layout.addWidget(QLabel(name))
+        self.remove_button = QToolButton()
+        self.remove_button.setText("×")
+        self.remove_button.setToolTip(f"Remove tag {name}")
+        self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self.name))
+        layout.addWidget(self.remove_button)
+
+
+class DetailsHeader(QWidget):
+    # Name, description or tags were saved: the table should refresh its row.
+    changed = Signal()
+    message = Signal(str)
+    full_screen_toggled = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("detailsHeader")
+        self.experiment_id: str | None = None
+        self.info: dict = {}
+        self._menu_factory: ActionMenuFactory | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 4)
+        layout.setSpacing(4)
+
+        top = QHBoxLayout()
+        self.back_button = QToolButton()
+        self.back_button.setObjectName("detailsFullScreenBack")
+        self.back_button.setText("← Table")
+        self.back_button.setToolTip("Back to the experiments table")
+        self.back_button.setAutoRaise(True)
+        self.back_button.hide()
+        top.addWidget(self.back_button)
+        self.type_label = QLabel()
+        self.type_label.setObjectName("detailsTypeIcon")
+        top.addWidget(self.type_label)
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("detailsName")
+        self.name_edit.setToolTip("Click to rename")
+        self.name_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        font = self.name_edit.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.name_edit.setFont(font)
+        self.name_edit.setStyleSheet("QLineEdit { border: 1px solid transparent; background: transparent; }"
+                                     "QLineEdit:hover { border: 1px solid #ced4da; }"
+                                     "QLineEdit:focus { border: 1px solid #4dabf7; background: white; }")
+        top.addWidget(self.name_edit, 1)
+        self.id_label = QLabel()
+        self.id_label.setObjectName("detailsId")
+        self.id_label.setStyleSheet("QLabel { color: #495057; background: #f1f3f5; border-radius: 4px; "
+                                    "padding: 2px 6px; font-family: monospace; }")
+        self.id_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        top.addWidget(self.id_label)
+        self.copy_id_button = QToolButton()
+        self.copy_id_button.setObjectName("detailsCopyId")
+        self.copy_id_button.setText("Copy")
+        self.copy_id_button.setToolTip("Copy the experiment id")
+        top.addWidget(self.copy_id_button)
+        self.menu_button = QToolButton()
+        self.menu_button.setObjectName("detailsActionMenu")
+        self.menu_button.setText("☰")
+        self.menu_button.setToolTip("Actions")
+        self.menu_button.hide()
+        top.addWidget(self.menu_button)
+        self.full_screen_button = QToolButton()
+        self.full_screen_button.setObjectName("detailsFullScreen")
+        self.full_screen_button.setCheckable(True)
+        self.full_screen_button.setText("⤢")
+        self.full_screen_button.setToolTip("View full screen")
+        top.addWidget(self.full_screen_button)
+        layout.addLayout(top)
+
+        status_row = QHBoxLayout()
+        self.status_label = QLabel()
+        self.status_label.setObjectName("detailsStatus")
+        status_row.addWidget(self.status_label)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("detailsProgress")
+        self.progress.setRange(0, 100)
+        self.progress.setFixedWidth(120)
+        self.progress.setFixedHeight(14)
+        self.progress.setTextVisible(True)
+        status_row.addWidget(self.progress)
+        self.updated_label = QLabel()
+        self.updated_label.setStyleSheet("color: #868e96;")
+        status_row.addWidget(self.updated_label)
+        status_row.addStretch(1)
+        layout.addLayout(status_row)
+
+        tags_host = QWidget()
+        self.tags_layout = FlowLayout(tags_host)
+        self.tag_chips: list[TagChip] = []
+        self.add_tag_button = QToolButton()
+        self.add_tag_button.setObjectName("detailsAddTag")
+        self.add_tag_button.setText("+ Add tag")
+        self.add_tag_button.setAutoRaise(True)
+        self.tag_edit = QLineEdit()
+        self.tag_edit.setObjectName("detailsTagEdit")
+        self.tag_edit.setPlaceholderText("Tag name, Enter to add")
+        self.tag_edit.setFixedWidth(180)
+        self.tag_edit.hide()
+        self.tags_layout.addWidget(self.add_tag_button)
+        self.tags_layout.addWidget(self.tag_edit)
+        layout.addWidget(tags_host)
+
+        description_row = QHBoxLayout()
+        self.description_label = QLabel()
+        self.description_label.setObjectName("detailsDescription")
+        self.description_label.setWordWrap(True)
+        self.description_label.setStyleSheet("color: #495057;")
+        description_row.addWidget(self.description_label, 1)
+        self.edit_description_button = QToolButton()
+        self.edit_description_button.setObjectName("detailsEditDescription")
+        self.edit_description_button.setText("Edit")
+        self.edit_description_button.setAutoRaise(True)
+        description_row.addWidget(self.edit_description_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(description_row)
+        self.description_editor = QWidget()
+        editor_layout = QVBoxLayout(self.description_editor)
+        editor_layout.setContentsMargins(0, 0, 0, 0)
+        self.description_edit = QPlainTextEdit()
+        self.description_edit.setObjectName("detailsDescriptionEdit")
+        self.description_edit.setFixedHeight(70)
+        editor_layout.addWidget(self.description_edit)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.description_save = QPushButton("Save")
+        self.description_cancel = QPushButton("Cancel")
+        buttons.addWidget(self.description_cancel)
+        buttons.addWidget(self.description_save)
+        editor_layout.addLayout(buttons)
+        self.description_editor.hide()
+        layout.addWidget(self.description_editor)
+
+        self.name_edit.editingFinished.connect(self.commit_name)
+        self.copy_id_button.clicked.connect(self.copy_id)
+        self.menu_button.clicked.connect(self._open_menu)
+        self.full_screen_button.toggled.connect(self.full_screen_toggled.emit)
+        self.add_tag_button.clicked.connect(self._start_tag)
+        self.tag_edit.returnPressed.connect(self._commit_tag)
+        self.tag_edit.editingFinished.connect(self._end_tag)
+        self.edit_description_button.clicked.connect(self.begin_description)
+        self.description_save.clicked.connect(self.save_description)
+        self.description_cancel.clicked.connect(self.cancel_description)
+
+    # -- Content -------------------------------------------------------------------------
+    def show_header(self, info: dict | None) -> None:
+        self.info = info or {}
+        self.experiment_id = info["id"] if info else None
+        self.setEnabled(info is not None)
+        if info is None:
+            self.name_edit.setText("")
+            self.id_label.setText("")
+            self.status_label.setText("")
+            self.progress.hide()
+            self.updated_label.setText("")
+            self._set_tags([])
+            self.description_label.setText("")
+            return
+        self.type_label.setPixmap(type_pixmap(info["type"], 26))
+        self.type_label.setToolTip(st.type_label(info["type"]))
+        if not self.name_edit.hasFocus():
+            self.name_edit.setText(info["name"])
+            self.name_edit.setCursorPosition(0)
+        self.id_label.setText(f"ID {info['id'][:8]}…")
+        self.id_label.setToolTip(info["id"])
+        colour = STATUS_COLOURS.get(info["status"], "#868e96")
+        self.status_label.setText(info["status_label"] + ("  ·  Archived" if info["archived"] else ""))
+        self.status_label.setStyleSheet(f"QLabel {{ color: white; background: {colour}; border-radius: 4px; "
+                                        "padding: 1px 8px; font-weight: bold; }")
+        show_progress = info["status"] in st.PROGRESS_STATUSES and info["progress"] is not None
+        self.progress.setVisible(show_progress)
+        if show_progress:
+            self.progress.setValue(int(info["progress"]))
+        parts = [f"Updated {data.format_ago(info['last_update'])}"]
+        if info["user"]:
+            parts.append(info["user"])
+        if info["last_iteration"] is not None:
+            parts.append(f"{info['last_iteration']:,} iterations")
+        self.updated_label.setText("  ·  ".join(parts))
+        self._set_tags(info["tags"])
+        if self.description_editor.isHidden():
+            text = info["description"]
+            self.description_label.setText(text or "Add a description")
+            self.description_label.setStyleSheet("color: #495057;" if text else "color: #adb5bd; font-style: italic;")
+
+    def _set_tags(self, tags: list[tuple[str, str | None, str | None]]) -> None:
+        if [c.name for c in self.tag_chips] == [t[0] for t in tags]:
+            return
+        for chip in self.tag_chips:
+            self.tags_layout.removeWidget(chip)
+            chip.deleteLater()
+        self.tag_chips = []
+        items = [self.tags_layout.takeAt(0) for _ in range(self.tags_layout.count())]
+        for name, background, foreground in tags:
+            chip = TagChip(name, background, foreground)
+            chip.remove_requested.connect(self.remove_tag)
+            self.tags_layout.addWidget(chip)
+            self.tag_chips.append(chip)
+        for item in items:
+            self.tags_layout.addItem(item)
+        self.tags_layout.invalidate()
+
+    def tag_names(self) -> list[str]:
+        return [c.name for c in self.tag_chips]
+
+    # -- Name -----------------------------------------------------------------------------
+    def commit_name(self) -> None:
+        if not self.experiment_id:
+            return
+        name = self.name_edit.text().strip()
+        if name == self.info.get("name"):
+            return
+        try:
+            actions.rename([self.experiment_id], name)
+        except actions.ActionError as exc:
+            self.message.emit(f"Not renamed: {exc}")
+            self.name_edit.setText(self.info.get("name", ""))
+            return
+        self.info["name"] = name
+        self.message.emit("Renamed")
+        self.changed.emit()
+
+    def copy_id(self) -> None:
+        if self.experiment_id:
+            QApplication.clipboard().setText(self.experiment_id)
+            self.message.emit("ID copied")
+
+    # -- Action menu ------------------------------------------------------------------------
+    def set_action_menu_factory(self, factory: ActionMenuFactory | None) -> None:
+        self._menu_factory = factory
+        self.menu_button.setVisible(factory is not None)
+
+    def _open_menu(self) -> None:
+        if self._menu_factory is None or not self.experiment_id:
+            return
+        menu = self._menu_factory([self.experiment_id])
+        if menu is not None:
+            menu.exec(self.menu_button.mapToGlobal(self.menu_button.rect().bottomLeft()))
+
+    # -- Tags ---------------------------------------------------------------------------------
+    def _start_tag(self) -> None:
+        completer = QCompleter(data.all_tag_names(), self.tag_edit)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.tag_edit.setCompleter(completer)
+        self.add_tag_button.hide()
+        self.tag_edit.show()
+        self.tag_edit.setFocus()
+
+    def _commit_tag(self) -> None:
+        name = self.tag_edit.text().strip()
+        self.tag_edit.clear()
+        if name:
+            self.add_tag(name)
+
+    def _end_tag(self) -> None:
+        if not self.tag_edit.text().strip():
+            self.tag_edit.hide()
+            self.add_tag_button.show()
+
+    def add_tag(self, name: str) -> None:
+        if not self.experiment_id:
+            return
+        try:
+            actions.add_tags([self.experiment_id], [name])
+        except actions.ActionError as exc:
+            self.message.emit(f"Tag not added: {exc}")
+            return
+        self.changed.emit()
+
+    def remove_tag(self, name: str) -> None:
+        if not self.experiment_id:
+            return
+        actions.remove_tags([self.experiment_id], [name])
+        self.changed.emit()
+
+    # -- Description -------------------------------------------------------------------------
+    def begin_description(self) -> None:
+        self.description_edit.setPlainText(self.info.get("description", ""))
+        self.description_label.hide()
+        self.edit_description_button.hide()
+        self.description_editor.show()
+        self.description_edit.setFocus()
+
+    def is_editing_description(self) -> bool:
+        return not self.description_editor.isHidden()
+
+    def save_description(self) -> None:
+        text = self.description_edit.toPlainText()
+        if self.experiment_id:
+            actions.set_description([self.experiment_id], text)
+            self.info["description"] = text
+        self._close_description()
+        self.changed.emit()
+
+    def cancel_description(self) -> None:
+        self._close_description()
+
+    def _close_description(self) -> None:
+        self.description_editor.hide()
+        self.description_label.show()
+        self.edit_description_button.show()
+        text = self.info.get("description", "")
+        self.description_label.setText(text or "Add a description")
+        self.description_label.setStyleSheet("color: #495057;" if text else "color: #adb5bd; font-style: italic;")

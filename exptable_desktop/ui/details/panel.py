@@ -1,0 +1,197 @@
+"""The details panel: header, the eight tabs, lazy tab loading and live following."""
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QFrame, QTabWidget, QVBoxLayout, QWidget
+
+from exptable_desktop.core import details as data
+from exptable_desktop.ui.details.artifacts_tab import ArtifactsTab
+from exptable_desktop.ui.details.common import DetailsTab
+from exptable_desktop.ui.details.configuration_tab import ConfigurationTab
+from exptable_desktop.ui.details.console_tab import ConsoleTab
+from exptable_desktop.ui.details.debug_samples_tab import DebugSamplesTab
+from exptable_desktop.ui.details.execution_tab import ExecutionTab
+from exptable_desktop.ui.details.header import ActionMenuFactory, DetailsHeader
+from exptable_desktop.ui.details.info_tab import InfoTab
+from exptable_desktop.ui.details.plots_tab import PlotsTab
+from exptable_desktop.ui.details.scalars_tab import ScalarsTab
+
+LIVE_POLL_MS = 1500
+LAST_TAB_KEY = "details.last_tab"
+
+
+class DetailsPanel(QWidget):
+    """Shows one experiment. Only the visible tab is loaded; the others load when
+    shown. While the panel is visible a poll every 1.5 s compares one small row
+    (last update, status, progress, iteration) and, when it moved, refreshes the
+    header and lets the visible tab take in only what is new."""
+
+    experiment_link_activated = Signal(str)
+    message = Signal(str)
+    # The person changed the experiment here (name, tags, configuration...).
+    experiment_edited = Signal(str)
+    full_screen_toggled = Signal(bool)
+    back_to_table_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("detailsPanel")
+        self.experiment_id: str | None = None
+        self._live: data.LiveState | None = None
+        self._loaded: dict[DetailsTab, str | None] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.header = DetailsHeader()
+        layout.addWidget(self.header)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setStyleSheet("color: #e9ecef;")
+        layout.addWidget(line)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("detailsTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.setUsesScrollButtons(True)
+        layout.addWidget(self.tabs, 1)
+        self.execution_tab = ExecutionTab()
+        self.configuration_tab = ConfigurationTab()
+        self.artifacts_tab = ArtifactsTab()
+        self.info_tab = InfoTab()
+        self.console_tab = ConsoleTab()
+        self.scalars_tab = ScalarsTab()
+        self.plots_tab = PlotsTab()
+        self.debug_samples_tab = DebugSamplesTab()
+        for tab in self.all_tabs():
+            self.tabs.addTab(tab, tab.title)
+            tab.experiment_link_activated.connect(self.experiment_link_activated)
+            tab.message.connect(self.message)
+            tab.changed.connect(self._edited)
+        self.header.message.connect(self.message)
+        self.header.changed.connect(self._edited)
+        self.header.full_screen_toggled.connect(self.full_screen_toggled)
+        self.header.back_button.clicked.connect(self.back_to_table_requested)
+        self._full_screen = False
+        self._restoring_tab = True
+        last = data.load_preference(LAST_TAB_KEY, None) if _database_ready() else None
+        titles = [t.title for t in self.all_tabs()]
+        if last in titles:
+            self.tabs.setCurrentIndex(titles.index(last))
+        self._restoring_tab = False
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.poll_timer = QTimer(self)
+        self.poll_timer.setInterval(LIVE_POLL_MS)
+        self.poll_timer.timeout.connect(self.poll)
+        self.header.show_header(None)
+
+    def all_tabs(self) -> list[DetailsTab]:
+        return [self.execution_tab, self.configuration_tab, self.artifacts_tab, self.info_tab,
+                self.console_tab, self.scalars_tab, self.plots_tab, self.debug_samples_tab]
+
+    def current_tab(self) -> DetailsTab:
+        return self.tabs.currentWidget()
+
+    def select_tab(self, title: str) -> None:
+        for index, tab in enumerate(self.all_tabs()):
+            if tab.title == title.upper():
+                self.tabs.setCurrentIndex(index)
+                return
+        raise ValueError(f"no tab {title!r}")
+
+    def set_action_menu_factory(self, factory: ActionMenuFactory | None) -> None:
+        self.header.set_action_menu_factory(factory)
+
+    # -- Showing an experiment --------------------------------------------------------------
+    def show_experiment(self, experiment_id: str | None) -> None:
+        experiment_id = experiment_id or None
+        if experiment_id == self.experiment_id and experiment_id is not None:
+            self.poll()
+            return
+        self.experiment_id = experiment_id
+        info = data.header(experiment_id) if experiment_id else None
+        if info is None:
+            self.experiment_id = None
+        self._live = data.live_state(self.experiment_id) if self.experiment_id else None
+        self.header.show_header(info)
+        self.tabs.setEnabled(self.experiment_id is not None)
+        self._loaded.clear()
+        self._ensure_loaded(self.current_tab())
+        self._update_timer()
+
+    def _ensure_loaded(self, tab: DetailsTab) -> None:
+        if self._loaded.get(tab, "<none>") != self.experiment_id:
+            tab.load(self.experiment_id)
+            self._loaded[tab] = self.experiment_id
+
+    def _tab_changed(self, _index: int) -> None:
+        self._ensure_loaded(self.current_tab())
+        if not self._restoring_tab and _database_ready():
+            data.save_preference(LAST_TAB_KEY, self.current_tab().title)
+
+    # -- Live ------------------------------------------------------------------------------
+    def _update_timer(self) -> None:
+        if self.experiment_id is not None and self.isVisible():
+            self.poll_timer.start()
+        else:
+            self.poll_timer.stop()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._update_timer()
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        super().hideEvent(event)
+        self._update_timer()
+
+    def poll(self) -> None:
+        """Refresh what changed since the last poll; nothing when nothing moved."""
+        if self.experiment_id is None:
+            return
+        state = data.live_state(self.experiment_id)
+        if state is None:  # deleted meanwhile
+            self.show_experiment(None)
+            return
+        if state == self._live:
+            return
+        self._live = state
+        if not self.header.is_editing_description():
+            self.header.show_header(data.header(self.experiment_id))
+        current = self.current_tab()
+        for tab in self.all_tabs():
+            if tab is current:
+                continue
+            # Hidden tabs reload when shown, unless they hold an edit in progress.
+            if not tab.is_editing():
+                self._loaded.pop(tab, None)
+        if self._loaded.get(current) == self.experiment_id:
+            current.refresh()
+        else:
+            self._ensure_loaded(current)
+
+    def _edited(self) -> None:
+        if self.experiment_id is None:
+            return
+        self._live = data.live_state(self.experiment_id)
+        if not self.header.is_editing_description():
+            self.header.show_header(data.header(self.experiment_id))
+        self.experiment_edited.emit(self.experiment_id)
+
+    # -- Full screen --------------------------------------------------------------------------
+    def set_full_screen(self, full: bool) -> None:
+        """Tabs on the left and the scalar settings in a sidebar, as the reference's full screen."""
+        self._full_screen = full
+        self.tabs.setTabPosition(QTabWidget.TabPosition.West if full else QTabWidget.TabPosition.North)
+        self.scalars_tab.set_full_screen(full)
+        self.header.full_screen_button.blockSignals(True)
+        self.header.full_screen_button.setChecked(full)
+        self.header.full_screen_button.blockSignals(False)
+        self.header.full_screen_button.setToolTip("Back to the table" if full else "View full screen")
+        self.header.full_screen_button.setText("⤡" if full else "⤢")
+        self.header.back_button.setVisible(full)
+
+    def is_full_screen(self) -> bool:
+        return self._full_screen
+
+
+def _database_ready() -> bool:
+    from exptable_desktop.store.schema import database_proxy
+    return database_proxy.obj is not None
