@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from exptable_desktop.core import states as st
 from exptable_desktop.store.schema import Experiment, HyperParam
-from exptable_desktop.ui.actions import dialogs, lookups
+from exptable_desktop.core import lookups
+from exptable_desktop.ui.actions import dialogs
 
 
 def ok_button(dialog):

@@ -7,7 +7,7 @@ from actions_support import make_experiment
 from exptable_desktop.core.queries import tags_of
 from exptable_desktop.store.schema import Tag
 from exptable_desktop.ui.actions.dialogs import TagColorsDialog
-from exptable_desktop.ui.actions.lookups import all_tags
+from exptable_desktop.core.lookups import all_tags
 from exptable_desktop.core.formatting import TAG_PALETTE, default_tag_colors
 
 

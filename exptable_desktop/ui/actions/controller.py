@@ -16,7 +16,8 @@ from exptable_desktop.core import actions as core
 from exptable_desktop.core import states as st
 from exptable_desktop.core.projects import ProjectError
 from exptable_desktop.store.db import StoreError
-from exptable_desktop.ui.actions import dialogs, lookups, preferences
+from exptable_desktop.core import lookups
+from exptable_desktop.ui.actions import dialogs, preferences
 from exptable_desktop.ui.actions.eligibility import (
     LABELS,
     MENU_GROUPS,

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import states as st
 from exptable_desktop.core.formatting import tag_colors
-from exptable_desktop.ui.actions.lookups import QueueSnapshot, TagInfo, WorkerSnapshot
+from exptable_desktop.core.lookups import QueueSnapshot, TagInfo, WorkerSnapshot
 
 # Long selections are listed up to this many names, then "and N more".
 LIST_LIMIT = 50

@@ -1,8 +1,7 @@
-"""Read-only look-ups the action dialogs need when they open (never to build a menu).
+"""Read-only look-ups for pickers and dialogs: tags, queues, workers, project paths.
 
-These belong in ``core`` (see the actions helper's report: ``core.tags``,
-``core.queues``); they are read-only queries, so keeping them here until then
-bypasses no rule that core enforces on writes.
+Menus never call these (their counts come from the table's in-memory arrays);
+dialogs do, once, when they open.
 """
 from __future__ import annotations
 
