@@ -16,6 +16,7 @@ from exptable_desktop.core import states as st
 from exptable_desktop.core.projects import get_or_create_project
 from exptable_desktop.paths import current_user
 from exptable_desktop.store import files as store_files
+from exptable_desktop.store import schema
 from exptable_desktop.store.db import run_write
 from exptable_desktop.store.schema import (
     EXPERIMENT_OUTPUT_MODELS,
@@ -133,15 +134,32 @@ def _unique(ids: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-def _load(ids: Sequence[str]) -> dict[str, Experiment]:
-    found: dict[str, Experiment] = {}
-    for start in range(0, len(ids), 500):
-        for exp in Experiment.select().where(Experiment.id.in_(ids[start:start + 500])):
+# SQLite refuses statements with more than 32766 parameters; selections of
+# "all matching filter" can be larger, so every IN (...) goes in chunks.
+CHUNK = 500
+
+
+def _chunks(items: Sequence, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# What the actions read of each experiment: light rows, not full model objects,
+# so that a selection of tens of thousands loads in a fraction of a second.
+_ROW_COLUMNS = (Experiment.id, Experiment.name, Experiment.type, Experiment.status, Experiment.archived,
+                Experiment.enqueue_status, Experiment.heartbeat, Experiment.parent.alias("parent_id"),
+                Experiment.project.alias("project_id"))
+
+
+def _load(ids: Sequence[str]) -> dict:
+    found = {}
+    for chunk in _chunks(ids):
+        for exp in Experiment.select(*_ROW_COLUMNS).where(Experiment.id.in_(chunk)).namedtuples():
             found[exp.id] = exp
     return found
 
 
-def _partition(action: str, ids: Iterable[str], result: ActionResult) -> list[Experiment]:
+def _partition(action: str, ids: Iterable[str], result: ActionResult) -> list:
     ids = _unique(ids)
     found = _load(ids)
     eligible = []
@@ -158,21 +176,27 @@ def _partition(action: str, ids: Iterable[str], result: ActionResult) -> list[Ex
     return eligible
 
 
-def _set_status(exp: Experiment, status: str, now: float, **extra) -> None:
-    changes = {"status": status, "status_changed": now, "last_update": now, **extra}
-    Experiment.update(**changes).where(Experiment.id == exp.id).execute()
-    for key, value in changes.items():
-        setattr(exp, key, value)
+def _update(exp_ids: Sequence[str], **changes) -> None:
+    """One UPDATE per chunk of ids: batch actions cost a few queries, not one per experiment."""
+    for chunk in _chunks(list(exp_ids)):
+        Experiment.update(**changes).where(Experiment.id.in_(chunk)).execute()
+
+
+def _set_status(exp_ids: Sequence[str], status: str, now: float, **extra) -> None:
+    _update(exp_ids, status=status, status_changed=now, last_update=now, **extra)
 
 
 def _remove_queue_entries(exp_ids: Sequence[str]) -> None:
-    if exp_ids:
-        QueueEntry.delete().where(QueueEntry.experiment.in_(list(exp_ids))).execute()
+    for chunk in _chunks(list(exp_ids)):
+        QueueEntry.delete().where(QueueEntry.experiment.in_(chunk)).execute()
 
 
 def _touch(exp_ids: Sequence[str], now: float) -> None:
-    for start in range(0, len(exp_ids), 500):
-        Experiment.update(last_update=now).where(Experiment.id.in_(exp_ids[start:start + 500])).execute()
+    _update(exp_ids, last_update=now)
+
+
+def _is_alive(exp: Experiment, now: float) -> bool:
+    return exp.heartbeat is not None and now - exp.heartbeat < HEARTBEAT_STALE_SECONDS
 
 
 def get_or_create_queue(name: str, now: float | None = None) -> Queue:
@@ -199,27 +223,37 @@ def _append_to_queue(queue: Queue, exp_ids: Sequence[str], now: float) -> None:
     last = QueueEntry.select(fn.MAX(QueueEntry.position)).where(QueueEntry.queue == queue).scalar() or 0.0
     rows = [{"queue": queue.id, "experiment": exp_id, "position": last + i + 1, "added": now}
             for i, exp_id in enumerate(exp_ids)]
-    for start in range(0, len(rows), 500):
-        QueueEntry.insert_many(rows[start:start + 500]).execute()
+    for chunk in _chunks(rows):
+        QueueEntry.insert_many(chunk).execute()
     Queue.update(last_update=now).where(Queue.id == queue.id).execute()
 
 
-def _clear_outputs(exp_ids: Sequence[str], delete_files: bool) -> list[str]:
-    """Remove everything an experiment produced; returns files removed."""
-    removed: list[str] = []
-    for model in EXPERIMENT_OUTPUT_MODELS:
-        if model is DebugSample and delete_files:
-            for (path,) in DebugSample.select(DebugSample.path).where(DebugSample.experiment.in_(exp_ids)).tuples():
-                if store_files.remove_owned_file(path):
-                    removed.append(path)
-        model.delete().where(model.experiment.in_(exp_ids)).execute()
-    outputs = Artifact.select().where((Artifact.experiment.in_(exp_ids)) & (Artifact.mode == "output"))
-    if delete_files:
-        for art in outputs:
-            if art.in_storage and store_files.remove_owned_file(art.uri):
-                removed.append(art.uri)
-    Artifact.delete().where((Artifact.experiment.in_(exp_ids)) & (Artifact.mode == "output")).execute()
-    return removed
+def _owned_files(exp_ids: Sequence[str], outputs_only: bool) -> list[str]:
+    """Paths of the experiments' debug samples and stored artifacts (outputs only, for Reset)."""
+    paths: list[str] = []
+    for chunk in _chunks(list(exp_ids)):
+        paths.extend(p for (p,) in DebugSample.select(DebugSample.path)
+                     .where(DebugSample.experiment.in_(chunk) & (DebugSample.path != "")).tuples())
+        stored = Artifact.experiment.in_(chunk) & Artifact.in_storage
+        if outputs_only:
+            stored &= Artifact.mode == "output"
+        paths.extend(u for (u,) in Artifact.select(Artifact.uri).where(stored).tuples())
+    return paths
+
+
+def _remove_files(paths: Iterable[str]) -> None:
+    # Only after the rows are gone for good: a rolled-back Reset or Delete must
+    # not leave rows pointing at files that no longer exist.
+    for path in paths:
+        store_files.remove_owned_file(path)
+
+
+def _clear_outputs(exp_ids: Sequence[str]) -> None:
+    """Remove every row an experiment produced; input artifacts and configuration stay."""
+    for chunk in _chunks(list(exp_ids)):
+        for model in EXPERIMENT_OUTPUT_MODELS:
+            model.delete().where(model.experiment.in_(chunk)).execute()
+        Artifact.delete().where((Artifact.experiment.in_(chunk)) & (Artifact.mode == "output")).execute()
 
 
 # ---- Queue actions -----------------------------------------------------------------
@@ -234,9 +268,9 @@ def enqueue(ids: Iterable[str], queue_name: str, *, retry: bool = False) -> Acti
             return result
         now = time.time()
         queue = get_or_create_queue(queue_name, now)
-        for exp in eligible:
-            _set_status(exp, st.PENDING, now, enqueue_status=exp.status, queue=queue.id,
-                        development=False, status_message="", status_reason="")
+        # The right-hand side reads the row's old status: one UPDATE remembers each one's own.
+        _set_status([e.id for e in eligible], st.PENDING, now, enqueue_status=Experiment.status, queue=queue.id,
+                    development=False, status_message="", status_reason="")
         _append_to_queue(queue, [e.id for e in eligible], now)
         result.succeeded = [e.id for e in eligible]
         return result
@@ -248,9 +282,12 @@ def retry(ids: Iterable[str], queue_name: str) -> ActionResult:
 
 
 def _dequeue_rows(exps: Sequence[Experiment], now: float) -> None:
+    by_status: dict[str, list[str]] = {}
     for exp in exps:
         back = exp.enqueue_status if exp.enqueue_status in (st.DRAFT, st.ABORTED, st.FAILED) else st.DRAFT
-        _set_status(exp, back, now, queue=None, enqueue_status=None)
+        by_status.setdefault(back, []).append(exp.id)
+    for back, exp_ids in by_status.items():
+        _set_status(exp_ids, back, now, queue=None, enqueue_status=None)
     _remove_queue_entries([e.id for e in exps])
 
 
@@ -265,18 +302,15 @@ def dequeue(ids: Iterable[str]) -> ActionResult:
 
 
 def _abort_rows(exps: Sequence[Experiment], now: float, reason: str) -> None:
-    for exp in exps:
-        if exp.status == st.PENDING:
-            _remove_queue_entries([exp.id])
-            _set_status(exp, st.ABORTED, now, queue=None, status_reason=reason, status_message="aborted")
-            continue
-        alive = exp.heartbeat is not None and now - exp.heartbeat < HEARTBEAT_STALE_SECONDS
-        if alive:
-            # The script or its agent sees "stopping", flushes and sets Aborted itself.
-            Experiment.update(status_message="stopping", status_reason=reason, last_update=now).where(
-                Experiment.id == exp.id).execute()
-        else:
-            _set_status(exp, st.ABORTED, now, completed=now, status_reason=reason, status_message="aborted")
+    pending = [e.id for e in exps if e.status == st.PENDING]
+    running = [e for e in exps if e.status != st.PENDING]
+    _remove_queue_entries(pending)
+    _set_status(pending, st.ABORTED, now, queue=None, status_reason=reason, status_message="aborted")
+    # A live script (or its agent) sees "stopping", flushes and sets Aborted itself.
+    _update([e.id for e in running if _is_alive(e, now)],
+            status_message="stopping", status_reason=reason, last_update=now)
+    _set_status([e.id for e in running if not _is_alive(e, now)], st.ABORTED, now, completed=now,
+                status_reason=reason, status_message="aborted")
 
 
 def abort(ids: Iterable[str], reason: str = "Aborted by user") -> ActionResult:
@@ -291,12 +325,12 @@ def abort(ids: Iterable[str], reason: str = "Aborted by user") -> ActionResult:
 
 def children_to_abort(ids: Iterable[str]) -> list[Experiment]:
     """The Pending and Running children of the controller/optimizer experiments in ``ids``."""
-    parents = [e.id for e in Experiment.select(Experiment.id, Experiment.type)
-               .where(Experiment.id.in_(_unique(ids))) if e.type in st.PARENT_TYPES]
-    if not parents:
-        return []
-    return list(Experiment.select().where(
-        (Experiment.parent.in_(parents)) & (Experiment.status.in_([st.PENDING, st.RUNNING]))))
+    parents = [exp.id for exp in _load(_unique(ids)).values() if exp.type in st.PARENT_TYPES]
+    children: list[Experiment] = []
+    for chunk in _chunks(parents):
+        children.extend(Experiment.select().where(
+            (Experiment.parent.in_(chunk)) & (Experiment.status.in_([st.PENDING, st.RUNNING]))))
+    return children
 
 
 def abort_children(ids: Iterable[str]) -> ActionResult:
@@ -315,33 +349,31 @@ def abort_children(ids: Iterable[str]) -> ActionResult:
 # ---- Life-cycle actions ---------------------------------------------------------------
 
 def reset(ids: Iterable[str], *, delete_files: bool = True) -> ActionResult:
+    files: list[str] = []
+
     def work():
         result = ActionResult("reset")
         eligible = _partition("reset", ids, result)
-        if not eligible:
-            return result
         now = time.time()
         exp_ids = [e.id for e in eligible]
+        files[:] = _owned_files(exp_ids, outputs_only=True) if delete_files else []
         _remove_queue_entries(exp_ids)
-        _clear_outputs(exp_ids, delete_files)
-        for start in range(0, len(exp_ids), 500):
-            Experiment.update(
-                status=st.DRAFT, status_changed=now, last_update=now, started=None, completed=None,
-                last_iteration=None, progress=None, run_time=None, queue=None, worker=None,
-                enqueue_status=None, status_message="", status_reason="", runtime="{}", heartbeat=None,
-            ).where(Experiment.id.in_(exp_ids[start:start + 500])).execute()
+        _clear_outputs(exp_ids)
+        _set_status(exp_ids, st.DRAFT, now, started=None, completed=None, last_iteration=None, progress=None,
+                    run_time=None, queue=None, worker=None, enqueue_status=None, status_message="",
+                    status_reason="", runtime="{}", heartbeat=None)
         result.succeeded = exp_ids
         return result
-    return run_write(work)
+    result = run_write(work)
+    _remove_files(files)
+    return result
 
 
 def publish(ids: Iterable[str]) -> ActionResult:
     def work():
         result = ActionResult("publish")
         eligible = _partition("publish", ids, result)
-        now = time.time()
-        for exp in eligible:
-            _set_status(exp, st.PUBLISHED, now)
+        _set_status([e.id for e in eligible], st.PUBLISHED, time.time())
         result.succeeded = [e.id for e in eligible]
         return result
     return run_write(work)
@@ -354,13 +386,12 @@ def archive(ids: Iterable[str]) -> ActionResult:
         now = time.time()
         _dequeue_rows([e for e in eligible if e.status == st.PENDING], now)
         running = [e for e in eligible if e.status == st.RUNNING]
-        for exp in running:
-            _set_status(exp, st.ABORTED, now, completed=now, status_reason="Archived",
-                        status_message="stopping" if exp.heartbeat else "aborted")
+        # Archive sets Aborted at once (feature inventory 1.3); "stopping" tells a live script to end.
+        for alive in (True, False):
+            _set_status([e.id for e in running if _is_alive(e, now) == alive], st.ABORTED, now, completed=now,
+                        status_reason="Archived", status_message="stopping" if alive else "aborted")
         exp_ids = [e.id for e in eligible]
-        for start in range(0, len(exp_ids), 500):
-            Experiment.update(archived=True, last_update=now).where(
-                Experiment.id.in_(exp_ids[start:start + 500])).execute()
+        _update(exp_ids, archived=True, last_update=now)
         result.succeeded = exp_ids
         return result
     return run_write(work)
@@ -371,10 +402,7 @@ def restore(ids: Iterable[str]) -> ActionResult:
         result = ActionResult("restore")
         eligible = _partition("restore", ids, result)
         exp_ids = [e.id for e in eligible]
-        now = time.time()
-        for start in range(0, len(exp_ids), 500):
-            Experiment.update(archived=False, last_update=now).where(
-                Experiment.id.in_(exp_ids[start:start + 500])).execute()
+        _update(exp_ids, archived=False, last_update=time.time())
         result.succeeded = exp_ids
         return result
     return run_write(work)
@@ -382,31 +410,28 @@ def restore(ids: Iterable[str]) -> ActionResult:
 
 def delete(ids: Iterable[str], *, delete_files: bool = True) -> ActionResult:
     """Remove archived experiments and everything they own (their files too, if asked)."""
+    files: list[str] = []
+
     def work():
         result = ActionResult("delete")
         eligible = _partition("delete", ids, result)
-        if not eligible:
-            return result
         now = time.time()
         exp_ids = [e.id for e in eligible]
-        if delete_files:
-            for art in Artifact.select().where(Artifact.experiment.in_(exp_ids) & Artifact.in_storage):
-                store_files.remove_owned_file(art.uri)
-            for (path,) in DebugSample.select(DebugSample.path).where(DebugSample.experiment.in_(exp_ids)).tuples():
-                store_files.remove_owned_file(path)
-        for model in EXPERIMENT_OUTPUT_MODELS + [Artifact, HyperParam, ConfigObject, ExperimentTag,
-                                                   QueueEntry, Execution]:
-            model.delete().where(model.experiment.in_(exp_ids)).execute()
-        Experiment.update(parent=None).where(Experiment.parent.in_(exp_ids)).execute()
-        Worker.update(current_experiment=None).where(Worker.current_experiment.in_(exp_ids)).execute()
-        Experiment.delete().where(Experiment.id.in_(exp_ids)).execute()
-        DeletedExperiment.insert_many([{"experiment_id": i, "deleted_at": now} for i in exp_ids]).execute()
+        files[:] = _owned_files(exp_ids, outputs_only=False) if delete_files else []
+        for chunk in _chunks(exp_ids):
+            for model in EXPERIMENT_OUTPUT_MODELS + [Artifact, HyperParam, ConfigObject, ExperimentTag,
+                                                       QueueEntry, Execution]:
+                model.delete().where(model.experiment.in_(chunk)).execute()
+            Experiment.update(parent=None, last_update=now).where(Experiment.parent.in_(chunk)).execute()
+            Worker.update(current_experiment=None).where(Worker.current_experiment.in_(chunk)).execute()
+            Experiment.delete().where(Experiment.id.in_(chunk)).execute()
+            DeletedExperiment.insert_many([{"experiment_id": i, "deleted_at": now} for i in chunk]).execute()
         result.succeeded = exp_ids
         return result
     result = run_write(work)
     if delete_files:
-        for exp_id in result.succeeded:
-            store_files.remove_owned_file(str(store_files.experiment_folder(exp_id)))
+        folders = (store_files.experiment_folder(i) for i in result.succeeded)
+        _remove_files(files + [str(f) for f in folders if f.exists()])
     return result
 
 
@@ -424,57 +449,67 @@ def clone(ids: Iterable[str], *, project: str | int | None = None, name: str | N
         eligible = _partition("clone", ids, result)
         now = time.time()
         target = _resolve_project(project) if project is not None else None
+        stamp = time.strftime('%Y-%m-%d %H:%M:%S')
+        rows = []
         for exp in eligible:
-            new_name = name if (name and len(eligible) == 1) else f"Clone Of {exp.name}"
-            parent = (exp.parent_id or exp.id) if set_parent else None
-            new = Experiment.create(
-                name=new_name, type=exp.type, status=st.DRAFT,
-                project=target.id if target else exp.project_id, user=user or current_user(),
-                parent=parent, created=now, last_update=now, status_changed=now,
-                description=description if description is not None else
-                f"Cloned from {exp.id} at {time.strftime('%Y-%m-%d %H:%M:%S')}",
-            )
-            _copy_configuration(exp.id, new.id)
-            tag_rows = [{"experiment": new.id, "tag": t} for (t,) in
-                        ExperimentTag.select(ExperimentTag.tag).where(ExperimentTag.experiment == exp.id).tuples()]
-            if tag_rows:
-                ExperimentTag.insert_many(tag_rows).execute()
+            new_id = schema.new_id()
             result.succeeded.append(exp.id)
-            result.created[exp.id] = new.id
+            result.created[exp.id] = new_id
+            rows.append({
+                "id": new_id, "name": name if (name and len(eligible) == 1) else f"Clone Of {exp.name}",
+                "type": exp.type, "status": st.DRAFT, "project": target.id if target else exp.project_id,
+                "user": user or current_user(), "parent": (exp.parent_id or exp.id) if set_parent else None,
+                "created": now, "last_update": now, "status_changed": now,
+                "description": description if description is not None else f"Cloned from {exp.id} at {stamp}",
+            })
+        for chunk in _chunks(rows):
+            Experiment.insert_many(chunk).execute()
+        _copy_configuration(result.created)
         return result
     return run_write(work)
 
 
-def _copy_configuration(source_id: str, target_id: str) -> None:
-    execution = Execution.get_or_none(Execution.experiment == source_id)
-    if execution is not None:
-        data = {f: getattr(execution, f) for f in Execution._meta.sorted_field_names if f != "experiment"}
-        Execution.create(experiment=target_id, **data)
-    params = [{"experiment": target_id, "section": p.section, "name": p.name, "value": p.value,
-               "type": p.type, "description": p.description, "default": p.default}
-              for p in HyperParam.select().where(HyperParam.experiment == source_id)]
-    for start in range(0, len(params), 500):
-        HyperParam.insert_many(params[start:start + 500]).execute()
-    configs = [{"experiment": target_id, "name": c.name, "description": c.description,
-                "content_type": c.content_type, "value": c.value}
-               for c in ConfigObject.select().where(ConfigObject.experiment == source_id)]
-    if configs:
-        ConfigObject.insert_many(configs).execute()
-    inputs = [{"experiment": target_id, "name": a.name, "kind": a.kind, "mode": "input", "uri": a.uri,
-               "in_storage": False, "size": a.size, "hash": a.hash, "content_type": a.content_type,
-               "preview": a.preview, "metadata": a.metadata, "created": a.created}
-              for a in Artifact.select().where((Artifact.experiment == source_id) & (Artifact.mode == "input"))]
-    if inputs:
-        Artifact.insert_many(inputs).execute()
+def _copied_rows(model, source_to_target: dict[str, str], where=None, **overrides) -> None:
+    """Copy ``model``'s rows of the source experiments to their targets, in bulk."""
+    sources = list(source_to_target)
+    rows = []
+    for chunk in _chunks(sources):
+        condition = model.experiment.in_(chunk)
+        if where is not None:
+            condition &= where
+        for row in model.select().where(condition).dicts():
+            row.pop("id", None)
+            row["experiment"] = source_to_target[row["experiment"]]
+            row.update(overrides)
+            rows.append(row)
+    for chunk in _chunks(rows):
+        model.insert_many(chunk).execute()
+
+
+def _copy_configuration(source_to_target: dict[str, str]) -> None:
+    """Execution, hyperparameters, configuration objects, tags and input artifacts; never outputs."""
+    _copied_rows(Execution, source_to_target)
+    _copied_rows(HyperParam, source_to_target)
+    _copied_rows(ConfigObject, source_to_target)
+    _copied_rows(ExperimentTag, source_to_target)
+    # The clone points at the original's input files but does not own them:
+    # deleting the clone must not delete them.
+    _copied_rows(Artifact, source_to_target, Artifact.mode == "input", in_storage=False)
 
 
 def _resolve_project(project: str | int) -> Project:
-    if isinstance(project, int) or (isinstance(project, str) and project.isdigit()):
-        found = Project.get_or_none(Project.id == int(project))
+    """An int is a project id; a string is a path, or an id written out when that id exists
+    (so a project may still be named "2024")."""
+    if isinstance(project, int):
+        found = Project.get_or_none(Project.id == project)
         if found is None:
             raise ActionError(f"no project with id {project}")
         return found
-    return get_or_create_project(str(project))
+    if project.strip().isdigit():
+        found = Project.get_or_none(Project.id == int(project))
+        if found is not None:
+            return found
+    return get_or_create_project(project)
 
 
 def move(ids: Iterable[str], project: str | int) -> ActionResult:
@@ -483,10 +518,7 @@ def move(ids: Iterable[str], project: str | int) -> ActionResult:
         eligible = _partition("move", ids, result)
         target = _resolve_project(project)
         exp_ids = [e.id for e in eligible]
-        now = time.time()
-        for start in range(0, len(exp_ids), 500):
-            Experiment.update(project=target.id, last_update=now).where(
-                Experiment.id.in_(exp_ids[start:start + 500])).execute()
+        _update(exp_ids, project=target.id, last_update=time.time())
         result.succeeded = exp_ids
         return result
     return run_write(work)
@@ -512,11 +544,13 @@ def add_tags(ids: Iterable[str], tags: Iterable[str]) -> ActionResult:
         eligible = _partition("add_tags", ids, result)
         tag_ids = _tag_ids(tags, create=True)
         exp_ids = [e.id for e in eligible]
-        existing = set(ExperimentTag.select(ExperimentTag.experiment, ExperimentTag.tag)
-                       .where(ExperimentTag.experiment.in_(exp_ids)).tuples()) if exp_ids else set()
+        existing = set()
+        for chunk in _chunks(exp_ids):
+            existing.update(ExperimentTag.select(ExperimentTag.experiment, ExperimentTag.tag)
+                            .where(ExperimentTag.experiment.in_(chunk)).tuples())
         rows = [{"experiment": e, "tag": t} for e in exp_ids for t in tag_ids.values() if (e, t) not in existing]
-        for start in range(0, len(rows), 500):
-            ExperimentTag.insert_many(rows[start:start + 500]).execute()
+        for chunk in _chunks(rows):
+            ExperimentTag.insert_many(chunk).execute()
         _touch(exp_ids, time.time())
         result.succeeded = exp_ids
         return result
@@ -531,8 +565,8 @@ def remove_tags(ids: Iterable[str], tags: Iterable[str]) -> ActionResult:
         eligible = _partition("remove_tags", ids, result)
         tag_ids = list(_tag_ids(tags, create=False).values())
         exp_ids = [e.id for e in eligible]
-        if tag_ids and exp_ids:
-            ExperimentTag.delete().where(ExperimentTag.experiment.in_(exp_ids) & ExperimentTag.tag.in_(tag_ids)).execute()
+        for chunk in _chunks(exp_ids if tag_ids else []):
+            ExperimentTag.delete().where(ExperimentTag.experiment.in_(chunk) & ExperimentTag.tag.in_(tag_ids)).execute()
         _touch(exp_ids, time.time())
         result.succeeded = exp_ids
         return result
@@ -547,9 +581,7 @@ def rename(ids: Iterable[str], name: str) -> ActionResult:
     def work():
         result = ActionResult("rename")
         eligible = _partition("rename", ids, result)
-        now = time.time()
-        for exp in eligible:
-            Experiment.update(name=name, last_update=now).where(Experiment.id == exp.id).execute()
+        _update([e.id for e in eligible], name=name, last_update=time.time())
         result.succeeded = [e.id for e in eligible]
         return result
     return run_write(work)
@@ -560,10 +592,7 @@ def set_description(ids: Iterable[str], text: str) -> ActionResult:
         result = ActionResult("set_description")
         eligible = _partition("set_description", ids, result)
         exp_ids = [e.id for e in eligible]
-        now = time.time()
-        for start in range(0, len(exp_ids), 500):
-            Experiment.update(description=text or "", last_update=now).where(
-                Experiment.id.in_(exp_ids[start:start + 500])).execute()
+        _update(exp_ids, description=text or "", last_update=time.time())
         result.succeeded = exp_ids
         return result
     return run_write(work)

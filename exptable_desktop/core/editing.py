@@ -10,7 +10,7 @@ import time
 from typing import Any, Iterable, Mapping
 
 from exptable_desktop.core import states as st
-from exptable_desktop.core.actions import ActionResult, _unique
+from exptable_desktop.core.actions import ActionResult, _chunks, _unique
 from exptable_desktop.store.db import run_write
 from exptable_desktop.store.schema import ConfigObject, Execution, Experiment, HyperParam
 
@@ -25,7 +25,9 @@ class ReadOnlyError(Exception):
 def _editable(ids: Iterable[str], what: str, action: str) -> tuple[ActionResult, list[str]]:
     result = ActionResult(action)
     ids = _unique(ids)
-    statuses = dict(Experiment.select(Experiment.id, Experiment.status).where(Experiment.id.in_(ids)).tuples())
+    statuses: dict[str, str] = {}
+    for chunk in _chunks(ids):
+        statuses.update(Experiment.select(Experiment.id, Experiment.status).where(Experiment.id.in_(chunk)).tuples())
     ok = []
     for exp_id in ids:
         if exp_id not in statuses:
@@ -40,8 +42,9 @@ def _editable(ids: Iterable[str], what: str, action: str) -> tuple[ActionResult,
 
 
 def _finish(result: ActionResult, ok: list[str]) -> ActionResult:
-    if ok:
-        Experiment.update(last_update=time.time()).where(Experiment.id.in_(ok)).execute()
+    now = time.time()
+    for chunk in _chunks(ok):
+        Experiment.update(last_update=now).where(Experiment.id.in_(chunk)).execute()
     result.succeeded = ok
     return result
 
@@ -53,12 +56,13 @@ def update_execution(ids: Iterable[str], **fields: Any) -> ActionResult:
 
     def work():
         result, ok = _editable(ids, "execution", "edit_execution")
-        for exp_id in ok:
-            row = Execution.get_or_none(Execution.experiment == exp_id)
-            if row is None:
-                Execution.create(experiment=exp_id, **fields)
-            else:
-                Execution.update(**fields).where(Execution.experiment == exp_id).execute()
+        for chunk in _chunks(ok):
+            have = {e for (e,) in Execution.select(Execution.experiment).where(Execution.experiment.in_(chunk)).tuples()}
+            if fields and have:
+                Execution.update(**fields).where(Execution.experiment.in_(list(have))).execute()
+            missing = [{"experiment": e, **fields} for e in chunk if e not in have]
+            if missing:
+                Execution.insert_many(missing).execute()
         return _finish(result, ok)
     return run_write(work)
 
@@ -100,12 +104,11 @@ def delete_hyperparams(ids: Iterable[str], section: str, names: Iterable[str] | 
 
     def work():
         result, ok = _editable(ids, what, "edit_hyperparams")
-        if ok:
-            query = HyperParam.delete().where(HyperParam.experiment.in_(ok) & (HyperParam.section == section))
+        for chunk in _chunks(ok):
+            condition = HyperParam.experiment.in_(chunk) & (HyperParam.section == section)
             if names is not None:
-                query = HyperParam.delete().where(HyperParam.experiment.in_(ok) & (HyperParam.section == section)
-                                                  & HyperParam.name.in_(names))
-            query.execute()
+                condition &= HyperParam.name.in_(names)
+            HyperParam.delete().where(condition).execute()
         return _finish(result, ok)
     return run_write(work)
 
@@ -122,18 +125,18 @@ def set_configuration(ids: Iterable[str], name: str, value: str, *, description:
                       content_type: str = "") -> ActionResult:
     def work():
         result, ok = _editable(ids, "configuration", "edit_configuration")
-        for exp_id in ok:
-            row = ConfigObject.get_or_none((ConfigObject.experiment == exp_id) & (ConfigObject.name == name))
-            if row is None:
-                ConfigObject.create(experiment=exp_id, name=name, value=value, description=description or "",
-                                    content_type=content_type)
-            else:
-                changes = {"value": value}
-                if description is not None:
-                    changes["description"] = description
-                if content_type:
-                    changes["content_type"] = content_type
-                ConfigObject.update(**changes).where(ConfigObject.id == row.id).execute()
+        # An existing object keeps its description and type unless new ones are given.
+        preserve = [ConfigObject.value]
+        if description is not None:
+            preserve.append(ConfigObject.description)
+        if content_type:
+            preserve.append(ConfigObject.content_type)
+        rows = [{"experiment": e, "name": name, "value": value, "description": description or "",
+                 "content_type": content_type} for e in ok]
+        for chunk in _chunks(rows):
+            (ConfigObject.insert_many(chunk)
+             .on_conflict(conflict_target=[ConfigObject.experiment, ConfigObject.name], preserve=preserve)
+             .execute())
         return _finish(result, ok)
     return run_write(work)
 
@@ -141,8 +144,8 @@ def set_configuration(ids: Iterable[str], name: str, value: str, *, description:
 def delete_configuration(ids: Iterable[str], name: str) -> ActionResult:
     def work():
         result, ok = _editable(ids, "configuration", "edit_configuration")
-        if ok:
-            ConfigObject.delete().where(ConfigObject.experiment.in_(ok) & (ConfigObject.name == name)).execute()
+        for chunk in _chunks(ok):
+            ConfigObject.delete().where(ConfigObject.experiment.in_(chunk) & (ConfigObject.name == name)).execute()
         return _finish(result, ok)
     return run_write(work)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import sqlite3
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -89,6 +90,9 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
     from exptable_desktop.store import migrations
 
     url = resolve_db_url(url)
+    path = sqlite_path(url)
+    if path is not None and path.is_file():
+        _refuse_newer_sqlite_file(path, url)
     db = make_database(url)
     try:
         db.connect(reuse_if_open=True)
@@ -107,6 +111,25 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Database:
         db.close()
         raise StoreError(f"cannot read database {url_for_display(url)}: {first_line(exc)}") from exc
     return db
+
+
+def _refuse_newer_sqlite_file(path: Path, url: str) -> None:
+    """Read the schema version before connecting: the connection's pragmas
+    (WAL mode) would otherwise rewrite the header of a file we must not touch."""
+    from exptable_desktop.store import migrations
+
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            has_version = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+            version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] if has_version else None
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {url_for_display(url)}: {first_line(exc)}") from exc
+    if version is not None and version > migrations.CURRENT_VERSION:
+        raise StoreError(migrations.newer_message(version))
 
 
 def current_url() -> str:
@@ -135,20 +158,33 @@ def _is_lock_error(exc: BaseException) -> bool:
     return "locked" in text or "busy" in text or "could not serialize" in text or "deadlock" in text
 
 
+# Arbitrary constant shared by every ExpTable process (the migration lock is 0x45787054).
+_PG_WRITE_LOCK = 0x45787055
+
+
 @contextlib.contextmanager
-def write_transaction(retries: int = 0):
+def write_transaction():
     """A transaction that takes the write lock up front.
 
     On SQLite a deferred transaction that reads and then writes fails with
     SQLITE_BUSY immediately (the busy timeout does not apply) when another
     process committed in between; BEGIN IMMEDIATE waits for the lock instead.
+    PostgreSQL runs writers side by side, so read-then-write steps (get or
+    create a project or tag, the next queue position) could interleave and
+    create duplicates; one advisory lock per write transaction serialises
+    ExpTable's writers the same way. Readers are never blocked.
     """
     db = database_proxy.obj
-    if isinstance(db, SqliteDatabase) and not db.in_transaction():
+    if db.in_transaction():
+        with db.atomic():
+            yield db
+    elif isinstance(db, SqliteDatabase):
         with db.atomic("IMMEDIATE"):
             yield db
     else:
         with db.atomic():
+            if isinstance(db, PostgresqlDatabase):
+                db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK,))
             yield db
 
 

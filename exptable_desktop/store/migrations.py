@@ -48,6 +48,11 @@ assert sorted(STEPS) == list(range(1, CURRENT_VERSION + 1))
 
 # ---- Driver ------------------------------------------------------------------
 
+def newer_message(version: int) -> str:
+    return (f"database schema version {version} is newer than this program understands "
+            f"({CURRENT_VERSION}); upgrade ExpTable Desktop to open it")
+
+
 def read_version(db: Database) -> int | None:
     if not db.table_exists("schema_version"):
         return None
@@ -60,17 +65,23 @@ def _set_version(version: int) -> None:
     SchemaVersion.create(version=version, migrated_at=time.time())
 
 
-def backup_sqlite(db: SqliteDatabase, path: Path, version: int) -> Path:
+def backup_sqlite(path: Path, version: int) -> Path:
     target = path.with_name(f"{path.name}.v{version}.bak")
     n = 1
     while target.exists():
         target = path.with_name(f"{path.name}.v{version}.{n}.bak")
         n += 1
+    # From a connection of its own: the caller holds the write lock, and SQLite
+    # refuses (forever, in Python's retry loop) to back up from a connection
+    # that is writing. A second connection reads the committed state, which
+    # is exactly the version being backed up.
+    source = sqlite3.connect(str(path))
     dest = sqlite3.connect(str(target))
     try:
-        db.connection().backup(dest)
+        source.backup(dest)
     finally:
         dest.close()
+        source.close()
     return target
 
 
@@ -88,12 +99,14 @@ def ensure_schema(db: Database, sqlite_file: Path | None, *, migrate: bool = Tru
     if version == CURRENT_VERSION:
         return version
     if version is not None and version > CURRENT_VERSION:
-        raise StoreError(
-            f"database schema version {version} is newer than this program understands "
-            f"({CURRENT_VERSION}); upgrade ExpTable Desktop to open it")
+        raise StoreError(newer_message(version))
     if not migrate:
+        if version is None:
+            raise StoreError("database has no ExpTable schema yet; open it with migration allowed")
         raise StoreError(f"database schema version {version} needs migrating to {CURRENT_VERSION}")
-    # Several processes may open a new database at the same moment: serialise.
+    # Several processes may open a new or old database at the same moment; the
+    # first to take the write lock creates or migrates it, the others find it
+    # done. The backup is taken under the same lock, so there is exactly one.
     if isinstance(db, SqliteDatabase):
         lock = db.atomic("IMMEDIATE")
     else:
@@ -110,11 +123,11 @@ def ensure_schema(db: Database, sqlite_file: Path | None, *, migrate: bool = Tru
             db.create_tables(ALL_MODELS, safe=True)
             _set_version(CURRENT_VERSION)
             return CURRENT_VERSION
-    if version > CURRENT_VERSION:  # another process upgraded it in between
-        raise StoreError(f"database schema version {version} is newer than this program ({CURRENT_VERSION})")
-    if sqlite_file is not None and isinstance(db, SqliteDatabase):
-        backup_sqlite(db, sqlite_file, version)
-    apply_steps(db, version, CURRENT_VERSION)
+        if version > CURRENT_VERSION:  # another process upgraded it in between
+            raise StoreError(newer_message(version))
+        if sqlite_file is not None and isinstance(db, SqliteDatabase):
+            backup_sqlite(sqlite_file, version)
+        apply_steps(db, version, CURRENT_VERSION)
     return CURRENT_VERSION
 
 
