@@ -78,6 +78,19 @@ def _writable(experiment_id: str) -> Experiment:
     return exp
 
 
+# A script declares its configuration while it runs (or, started by an agent,
+# from Pending); once it has ended its configuration is history, as it is for a
+# person's edits outside Draft.
+_CONFIGURABLE_STATUSES = frozenset({st.DRAFT, st.PENDING, st.RUNNING})
+
+
+def _configurable(experiment_id: str) -> None:
+    exp = _writable(experiment_id)
+    if exp.status not in _CONFIGURABLE_STATUSES:
+        raise ReadOnlyError(f"Experiment is {st.status_label(exp.status)}; "
+                            "its configuration can no longer change")
+
+
 def _append_console(experiment_id: str, lines: Sequence[tuple[float, str, str]]) -> int:
     """``lines``: (timestamp, level, text) with one line each; consecutive same-level lines share a chunk."""
     if not lines:
@@ -203,9 +216,8 @@ def set_status(experiment_id: str, status: str, *, reason: str = "", message: st
 
 def set_runtime(experiment_id: str, values: Mapping[str, Any]) -> None:
     def work():
-        exp = Experiment.get_or_none(Experiment.id == experiment_id)
-        if exp is None:
-            raise UnknownExperiment(experiment_id)
+        _writable(experiment_id)
+        exp = Experiment.get(Experiment.id == experiment_id)
         merged = json.loads(exp.runtime or "{}")
         merged.update(values)
         Experiment.update(runtime=json.dumps(merged), last_update=time.time()).where(
@@ -253,7 +265,7 @@ def record_parameters(experiment_id: str, section: str, params: Mapping[str, Map
             for name, p in params.items()]
 
     def work():
-        _writable(experiment_id)
+        _configurable(experiment_id)
         for start in range(0, len(rows), 500):
             (HyperParam.insert_many(rows[start:start + 500])
              .on_conflict(conflict_target=[HyperParam.experiment, HyperParam.section, HyperParam.name],
@@ -267,7 +279,7 @@ def record_parameters(experiment_id: str, section: str, params: Mapping[str, Map
 def record_configuration(experiment_id: str, name: str, value: str, *, content_type: str = "",
                          description: str = "") -> None:
     def work():
-        _writable(experiment_id)
+        _configurable(experiment_id)
         (ConfigObject.insert(experiment=experiment_id, name=name, value=value, content_type=content_type,
                              description=description)
          .on_conflict(conflict_target=[ConfigObject.experiment, ConfigObject.name],
@@ -284,7 +296,7 @@ def record_execution(experiment_id: str, **fields: Any) -> None:
         raise ValueError(f"unknown execution fields: {', '.join(sorted(unknown))}")
 
     def work():
-        _writable(experiment_id)
+        _configurable(experiment_id)
         if Execution.get_or_none(Execution.experiment == experiment_id) is None:
             Execution.create(experiment=experiment_id, **fields)
         elif fields:

@@ -221,3 +221,36 @@ def test_script_reports_to_a_published_experiment_are_refused(sdb, report, state
     with pytest.raises(editing.ReadOnlyError, match="read-only"):
         SCRIPT_REPORTS[report](exp_id)
     assert experiment_rows(exp_id) == before
+
+
+CONFIGURATION_REPORTS = [k for k in SCRIPT_REPORTS if k != "record_batch"]
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("state", ["completed", "stopped", "failed"])
+@pytest.mark.parametrize("report", CONFIGURATION_REPORTS)
+def test_configuration_reports_after_a_run_ended_are_refused(sdb, report, state):
+    exp_id = make_experiment(state, configured=True)
+    before = experiment_rows(exp_id)
+    with pytest.raises(editing.ReadOnlyError, match="can no longer change"):
+        SCRIPT_REPORTS[report](exp_id)
+    assert experiment_rows(exp_id) == before
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("state", ["created", "in_progress"])
+@pytest.mark.parametrize("report", CONFIGURATION_REPORTS)
+def test_configuration_reports_while_live_are_recorded(sdb, report, state):
+    exp_id = make_experiment(state, configured=True)
+    before = experiment_rows(exp_id)
+    SCRIPT_REPORTS[report](exp_id)
+    assert experiment_rows(exp_id) != before
+
+
+@pytest.mark.both_backends
+def test_runtime_of_a_published_experiment_is_read_only(sdb):
+    exp_id = make_experiment("published")
+    before = experiment_rows(exp_id)
+    with pytest.raises(editing.ReadOnlyError, match="read-only"):
+        recording.set_runtime(exp_id, {"host": "elsewhere"})
+    assert experiment_rows(exp_id) == before
