@@ -35,7 +35,7 @@ def generate(n: int, *, n_metrics: int = 20, n_params: int = 20, projects: int =
                 "user": rng.choice(["alice", "bob", "carol", "dave"]),
                 "parent": ids[rng.randrange(len(ids))] if i and rng.random() < 0.05 else None,
                 "created": (started or now) - 30, "started": started,
-                "last_update": (started or now) + rng.uniform(10, 3600), "last_iteration": rng.randrange(0, 100000),
+                "last_update": min((started or now) + rng.uniform(10, 3600), now), "last_iteration": rng.randrange(0, 100000),
                 "progress": rng.randrange(0, 101), "description": f"run {i} of the sweep",
                 "run_time": rng.uniform(1, 86400 * 3), "archived": rng.random() < 0.02,
             })

@@ -117,11 +117,3 @@ class SearchQuery:
     @property
     def active(self) -> bool:
         return bool(self.text)
-
-    def matcher(self):
-        """A predicate over lower-cased "name\\nid\\ndescription" strings."""
-        if self.regex:
-            pattern = re.compile(self.text, re.IGNORECASE)
-            return lambda s: pattern.search(s) is not None
-        needle = self.text.lower()
-        return lambda s: needle in s

@@ -10,7 +10,10 @@ through it and never sorts or filters anything itself.
 from __future__ import annotations
 
 import math
+import re
 import time
+from itertools import repeat
+from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -26,6 +29,7 @@ FLOAT_COLUMNS = ("started", "last_update", "created", "last_iteration", "progres
 CATEGORY_COLUMNS = ("type", "status", "project", "user", "parent")
 TEXT_COLUMNS = ("name", "description", "id")
 _F = {name: i for i, name in enumerate(BASE_FIELDS)}
+TAG_BITS = 64
 
 
 def _as_float(value: str) -> float | None:
@@ -50,11 +54,18 @@ def _value_rank(key, label: str):
     return (0, number, "") if number is not None else (1, 0.0, label.lower())
 
 
+def narrows(before: SearchQuery | None, after: SearchQuery) -> bool:
+    """True when every row ``after`` matches also matched ``before`` (plain text that grew)."""
+    return (before is not None and not before.regex and not after.regex
+            and before.text.lower() in after.text.lower())
+
+
 class Categorical:
     """A column of few distinct values: int32 codes per slot (-1 = missing) plus the values."""
 
-    def __init__(self, capacity: int, rank: Callable[[Any, str], Any] = _label_rank):
-        self.codes = np.full(capacity, -1, np.int32)
+    def __init__(self, capacity: int, rank: Callable[[Any, str], Any] = _label_rank, codes: np.ndarray | None = None):
+        reuse = codes is not None and len(codes) == capacity
+        self.codes = codes if reuse else np.full(capacity, -1, np.int32)
         self.keys: list[Any] = []
         self.labels: list[str] = []
         self.lookup: dict[Any, int] = {}
@@ -122,21 +133,28 @@ class CustomColumnData:
     categories: list[str] = field(default_factory=list)
 
 
-def prepare_custom_column(table: "ExperimentTable", key: str, pairs: Iterable[tuple[str, Any]]) -> CustomColumnData:
-    """Map (experiment id, value) pairs onto ``table``'s slots; drops ids the table does not hold."""
+def prepare_custom_column(table: "ExperimentTable", key: str, pairs: Sequence[tuple[str, Any]]) -> CustomColumnData:
+    """Map (experiment id, value) pairs onto ``table``'s slots; drops ids the table does not hold.
+
+    Runs on the loader thread for 100,000-row columns, so every per-row step is a C-level
+    ``map`` or numpy conversion rather than a Python loop.
+    """
     spec = spec_for(key)
-    lookup = table.id_to_slot
-    kept = [(lookup[e], v) for e, v in pairs if e in lookup]
-    slots = np.fromiter((p[0] for p in kept), np.int64, len(kept))
+    if spec.kind not in (METRIC, HYPERPARAM):
+        raise ValueError(f"{key!r} is not a custom column")
+    exp_ids, values = list(map(itemgetter(0), pairs)), list(map(itemgetter(1), pairs))
+    slots = np.fromiter(map(table.id_to_slot.get, exp_ids, repeat(-1)), np.int64, len(exp_ids))
+    known = slots >= 0
+    slots = slots[known]
     if spec.kind == METRIC:
-        values = np.array([p[1] for p in kept], dtype=np.float64)
-        return CustomColumnData(key, slots, metric_values=values)
-    if spec.kind == HYPERPARAM:
-        index: dict[str, int] = {}
-        codes = np.fromiter((index.setdefault(v, len(index)) if v != "" else -1 for _, v in kept),
-                            np.int32, len(kept))
-        return CustomColumnData(key, slots, codes=codes, categories=list(index))
-    raise ValueError(f"{key!r} is not a custom column")
+        numbers = np.array(values, dtype=np.float64) if values else np.empty(0)  # None -> NaN
+        return CustomColumnData(key, slots, metric_values=numbers[known])
+    distinct = dict.fromkeys(values)
+    distinct.pop("", None)
+    index = {value: code for code, value in enumerate(distinct)}
+    index[""] = -1
+    codes = np.fromiter(map(index.__getitem__, values), np.int32, len(values))[known]
+    return CustomColumnData(key, slots, codes=codes, categories=[v for v in index if v != ""])
 
 
 @dataclass
@@ -148,8 +166,9 @@ class ChangeSet:
     deleted: list[str]
     tag_links: list[tuple[str, int]]
     tag_table: dict[int, tuple[str, str | None, str | None]]
-    metric_rows: list[tuple]
-    hyperparam_rows: list[tuple]
+    # Custom-column values of the changed experiments, grouped per column key by the
+    # fetching thread: key -> (experiment ids, values); missing pairs mean "no value".
+    custom_values: dict[str, tuple[list[str], list[Any]]]
     parent_names: dict[str, str]
     project_paths: dict[int, str]
 
@@ -188,9 +207,15 @@ class ExperimentTable:
         self.alive = np.zeros(cap, bool)
         self.tags = np.empty(cap, object)
         self.tags[:] = [()] * cap
+        # The same tags as one bit per distinct tag id, so tag filters and counts are
+        # vectorised; past TAG_BITS distinct tags the filters fall back to the tuples.
+        self.tag_bits = np.zeros(cap, np.uint64)
+        self._bit_of_tag: dict[int, int] = {}
+        self._tag_bits_ok = True
         self.tag_info: dict[int, tuple[str, str | None, str | None]] = {}
         self.metrics: dict[str, np.ndarray] = {}
         self.hyperparams: dict[str, Categorical] = {}
+        self.partial: set[str] = set()  # custom columns holding only some rows' values so far
         self.project_paths: dict[int, str] = {}
         self.parent_names: dict[str, str] = {}
 
@@ -199,6 +224,7 @@ class ExperimentTable:
         self.search: SearchQuery | None = None
         self._filter_masks: dict[str, np.ndarray] = {}
         self._search_mask: np.ndarray | None = None
+        self._only_mask: np.ndarray | None = None
         self.mask = np.zeros(cap, bool)
         self.sorted_slots = np.empty(0, np.int64)
         self.order = np.empty(0, np.int64)
@@ -230,12 +256,15 @@ class ExperimentTable:
         tags[:] = [()] * cap
         tags[:self.capacity] = self.tags
         self.tags = tags
+        self.tag_bits = grown(self.tag_bits, 0)
         self.metrics = {k: grown(v, np.nan) for k, v in self.metrics.items()}
         self.mask = grown(self.mask, False)
         for key, m in list(self._filter_masks.items()):
             self._filter_masks[key] = grown(m, False)
         if self._search_mask is not None:
             self._search_mask = grown(self._search_mask, False)
+        if self._only_mask is not None:
+            self._only_mask = grown(self._only_mask, False)
         self.capacity = cap
 
     def slots_for(self, ids: Sequence[str], *, create: bool = False) -> np.ndarray:
@@ -260,7 +289,11 @@ class ExperimentTable:
         if not rows:
             return np.empty(0, np.int64)
         cols = list(zip(*rows))
+        known_before = self.n
         slots = self.slots_for(cols[_F["id"]], create=True)
+        # Text sort ranks cost a np.unique over every row: keep them unless a text moved or rows arrived.
+        texts_kept = self.n == known_before and all(
+            list(self.text[name][slots]) == list(cols[_F[name]]) for name in ("name", "description"))
         for name in ("name", "description"):
             self.text[name][slots] = cols[_F[name]]
         for name in FLOAT_COLUMNS:
@@ -276,7 +309,8 @@ class ExperimentTable:
         self.alive[slots] = True
         self.search_text[slots] = [f"{n}\n{i}\n{d}".lower() for n, i, d in
                                    zip(cols[_F["name"]], cols[_F["id"]], cols[_F["description"]])]
-        self._text_rank.clear()
+        if not texts_kept:
+            self._text_rank.clear()
         self._row_of_slot = None
         return slots
 
@@ -292,11 +326,29 @@ class ExperimentTable:
         rank = {t: r for r, t in enumerate(sorted(info, key=lambda t: info[t][0].lower()))}
         if slots is None:
             self.tags[:self.n] = [()] * self.n
+            self.tag_bits[:self.n] = 0
         else:
             for slot in slots.tolist():
                 self.tags[slot] = ()
+            self.tag_bits[slots] = 0
+        bit_of = self._bit_of_tag
+        bit_slots, bit_values = [], []
         for slot, tag_ids in by_slot.items():
             self.tags[slot] = tuple(tag_ids) if len(tag_ids) == 1 else tuple(sorted(tag_ids, key=rank.get))
+            if self._tag_bits_ok:
+                bits = 0
+                for tag_id in tag_ids:
+                    bit = bit_of.get(tag_id)
+                    if bit is None:
+                        if len(bit_of) >= TAG_BITS:
+                            self._tag_bits_ok = False
+                            break
+                        bit = bit_of[tag_id] = len(bit_of)
+                    bits |= 1 << bit
+                bit_slots.append(slot)
+                bit_values.append(bits)
+        if self._tag_bits_ok and bit_slots:
+            self.tag_bits[np.array(bit_slots, np.int64)] = np.array(bit_values, np.uint64)
 
     def set_project_paths(self, paths: dict[int, str]) -> None:
         self.project_paths = dict(paths)
@@ -316,12 +368,19 @@ class ExperimentTable:
         self.install_custom_column(prepare_custom_column(self, key, pairs))
 
     def install_custom_column(self, data: "CustomColumnData") -> None:
+        self.partial.discard(data.key)
+        # A column already there (the first page's values) is overwritten in place, not reallocated:
+        # 40 columns of 100,000 rows held twice would cost the peak memory 25 MB.
         if data.metric_values is not None:
-            arr = np.full(self.capacity, np.nan)
+            arr = self.metrics.get(data.key)
+            if arr is None or len(arr) != self.capacity:
+                arr = self.metrics[data.key] = np.empty(self.capacity)
+            arr.fill(np.nan)
             arr[data.slots] = data.metric_values
-            self.metrics[data.key] = arr
         else:
-            cat = Categorical(self.capacity, _value_rank)
+            old = self.hyperparams.get(data.key)
+            cat = Categorical(self.capacity, _value_rank, codes=None if old is None else old.codes)
+            cat.codes.fill(-1)
             for value in data.categories:
                 cat.code(value)
             cat.codes[data.slots] = data.codes
@@ -330,7 +389,38 @@ class ExperimentTable:
         if data.key in self.filters:
             self.recompute_mask()
 
+    def add_empty_custom_columns(self, keys: Iterable[str], *, partial: bool = False) -> None:
+        """Columns with no values yet, to be filled row by row (``write_custom_rows``).
+
+        ``partial``: only some rows will be filled before the whole column is installed;
+        until then the column is shown but neither sorts nor filters (see has_column_data).
+        """
+        for key in keys:
+            if partial:
+                self.partial.add(key)
+            kind = spec_for(key).kind
+            if kind == METRIC and key not in self.metrics:
+                self.metrics[key] = np.full(self.capacity, np.nan)
+            elif kind == HYPERPARAM and key not in self.hyperparams:
+                self.hyperparams[key] = Categorical(self.capacity, _value_rank)
+
+    def custom_values_of(self, keys: Iterable[str]) -> dict[str, tuple[list[str], list[Any]]]:
+        """The non-empty cells of these custom columns, shaped like ChangeSet.custom_values."""
+        alive = np.flatnonzero(self.alive[:self.n])
+        out: dict[str, tuple[list[str], list[Any]]] = {}
+        for key in keys:
+            if key in self.metrics:
+                values = self.metrics[key][alive]
+                present = ~np.isnan(values)
+                out[key] = (self.ids[alive[present]].tolist(), values[present].tolist())
+            elif key in self.hyperparams:
+                cat = self.hyperparams[key]
+                present = alive[cat.codes[alive] >= 0]
+                out[key] = (self.ids[present].tolist(), [cat.label_at(slot) for slot in present.tolist()])
+        return out
+
     def drop_custom_column(self, key: str) -> None:
+        self.partial.discard(key)
         self.metrics.pop(key, None)
         self.hyperparams.pop(key, None)
         self.filters.pop(key, None)
@@ -340,6 +430,8 @@ class ExperimentTable:
         self.resort()
 
     def has_column_data(self, key: str) -> bool:
+        if key in self.partial:
+            return False
         spec = spec_for(key)
         if spec.kind == METRIC:
             return key in self.metrics
@@ -419,14 +511,23 @@ class ExperimentTable:
             by_name = {info[0]: tid for tid, info in self.tag_info.items()}
             include = [by_name.get(n, -1) for n in flt.include]
             exclude = [by_name.get(n, -1) for n in flt.exclude]
-            tags = self.tags[slots]
             conditions = []
-            for tid in include:
-                conditions.append(np.fromiter((tid in t for t in tags), bool, len(slots)))
-            for tid in exclude:
-                conditions.append(np.fromiter((tid not in t for t in tags), bool, len(slots)))
-            if flt.no_tags:
-                conditions.append(np.fromiter((not t for t in tags), bool, len(slots)))
+            if self._tag_bits_ok:
+                bits = self.tag_bits[slots]
+                for tid in include + exclude:
+                    bit = self._bit_of_tag.get(tid)
+                    has = (bits & np.uint64(1 << bit)) != 0 if bit is not None else np.zeros(len(slots), bool)
+                    conditions.append(has if tid in include else ~has)
+                if flt.no_tags:
+                    conditions.append(bits == 0)
+            else:
+                tags = self.tags[slots]
+                for tid in include:
+                    conditions.append(np.fromiter((tid in t for t in tags), bool, len(slots)))
+                for tid in exclude:
+                    conditions.append(np.fromiter((tid not in t for t in tags), bool, len(slots)))
+                if flt.no_tags:
+                    conditions.append(np.fromiter((not t for t in tags), bool, len(slots)))
             if not conditions:
                 return np.ones(len(slots), bool)
             combine = np.logical_or if flt.mode == "any" else np.logical_and
@@ -444,9 +545,14 @@ class ExperimentTable:
         self._filter_masks[key] = mask
 
     def _search_values(self, slots: np.ndarray) -> np.ndarray:
-        match = self.search.matcher()
-        texts = self.search_text[slots]
-        return np.fromiter((match(s) for s in texts), bool, len(slots))
+        texts = self.search_text[slots].tolist()
+        query = self.search
+        # The test is written out per kind: a predicate call per row costs more than the match.
+        if query.regex:
+            search = re.compile(query.text, re.IGNORECASE).search
+            return np.fromiter((search(s) is not None for s in texts), bool, len(texts))
+        needle = query.text.lower()
+        return np.fromiter((needle in s for s in texts), bool, len(texts))
 
     def recompute_mask(self) -> None:
         mask = self.alive.copy()
@@ -454,6 +560,8 @@ class ExperimentTable:
             mask &= m
         if self._search_mask is not None:
             mask &= self._search_mask
+        if self._only_mask is not None:
+            mask &= self._only_mask
         self.mask = mask
 
     def _update_masks_at(self, slots: np.ndarray) -> None:
@@ -469,6 +577,8 @@ class ExperimentTable:
             part = self._search_values(slots)
             self._search_mask[slots] = part
             ok &= part
+        if self._only_mask is not None:
+            ok &= self._only_mask[slots]
         self.mask[slots] = ok
 
     def set_filter(self, key: str, flt: AnyFilter | None) -> None:
@@ -487,6 +597,23 @@ class ExperimentTable:
         self.recompute_mask()
         self._apply_order()
 
+    def set_only_ids(self, ids: Iterable[str] | None) -> None:
+        """Show only these experiments (on top of filters and search); None shows all again."""
+        if ids is None:
+            self._only_mask = None
+        else:
+            mask = np.zeros(self.capacity, bool)
+            lookup = self.id_to_slot
+            slots = [lookup[i] for i in ids if i in lookup]
+            mask[np.array(slots, np.int64)] = True
+            self._only_mask = mask
+        self.recompute_mask()
+        self._apply_order()
+
+    @property
+    def showing_only_ids(self) -> bool:
+        return self._only_mask is not None
+
     def active_filter_keys(self) -> list[str]:
         return [k for k, f in self.filters.items() if f.active]
 
@@ -495,9 +622,15 @@ class ExperimentTable:
             self.search = None
             self._search_mask = None
         else:
+            previous, previous_mask = self.search, self._search_mask
             self.search = query
             mask = np.zeros(self.capacity, bool)
-            mask[:self.n] = self._search_values(np.arange(self.n))
+            if narrows(previous, query) and previous_mask is not None and len(previous_mask) == self.capacity:
+                # Typing on: only rows that matched the shorter text can match the longer one.
+                slots = np.flatnonzero(previous_mask[:self.n])
+            else:
+                slots = np.arange(self.n)
+            mask[slots] = self._search_values(slots)
             self._search_mask = mask
         self.recompute_mask()
         self._apply_order()
@@ -548,18 +681,38 @@ class ExperimentTable:
         self.sort = clean
         self.resort()
 
-    def resort(self) -> None:
+    def resort(self, changed: np.ndarray | None = None) -> None:
+        """Sort the live slots; with ``changed`` (slots written or removed since the last sort), and one
+        sort key, only those move: the rest keep their order and the changed ones are merged in."""
         n = self.n
-        usable = [(k, d) for k, d in self.sort if self.has_column_data(k)]
-        if not usable:
-            perm = np.arange(n)
-        elif len(usable) == 1:
+        # A sort on a custom column still loading waits for it; meanwhile the default order holds.
+        usable = [(k, d) for k, d in self.sort if self.has_column_data(k)] or list(DEFAULT_SORT)
+        if changed is not None and len(usable) == 1 and len(changed) * 20 < n:
+            self._merge_sorted(self.sort_key(*usable[0]), np.asarray(changed, np.int64))
+            self._apply_order()
+            return
+        if len(usable) == 1:
             perm = np.argsort(self.sort_key(*usable[0]), kind="stable")
         else:
             keys = [self.sort_key(k, d) for k, d in reversed(usable)]
             perm = np.lexsort(keys)
         self.sorted_slots = perm[self.alive[perm]]
         self._apply_order()
+
+    def _merge_sorted(self, key: np.ndarray, changed: np.ndarray) -> None:
+        # Same order as a stable argsort of ``key`` (ties by slot), without sorting every row again.
+        moved = np.zeros(self.n, bool)
+        moved[changed] = True
+        keep = self.sorted_slots[~moved[self.sorted_slots]]
+        add = np.flatnonzero(moved & self.alive[:self.n])  # distinct, even if ``changed`` repeats one
+        add = add[np.lexsort((add, key[add]))]
+        kept_keys = key[keep]
+        low = np.searchsorted(kept_keys, key[add], "left")
+        high = np.searchsorted(kept_keys, key[add], "right")
+        positions = low.copy()
+        for i in np.flatnonzero(high > low).tolist():
+            positions[i] = low[i] + np.searchsorted(keep[low[i]:high[i]], add[i])
+        self.sorted_slots = np.insert(keep, positions, add)
 
     def _apply_order(self) -> None:
         s = self.sorted_slots
@@ -606,12 +759,20 @@ class ExperimentTable:
 
     def distinct_tags(self) -> list[tuple[str, int]]:
         counts: dict[int, int] = {}
-        untagged = 0
-        for tags in self.tags[:self.n][self.alive[:self.n]]:
-            if not tags:
-                untagged += 1
-            for t in tags:
-                counts[t] = counts.get(t, 0) + 1
+        if self._tag_bits_ok:
+            bits = self.tag_bits[:self.n][self.alive[:self.n]]
+            untagged = int(np.count_nonzero(bits == 0))
+            for tid, bit in self._bit_of_tag.items():
+                count = int(np.count_nonzero(bits & np.uint64(1 << bit)))
+                if count:
+                    counts[tid] = count
+        else:
+            untagged = 0
+            for tags in self.tags[:self.n][self.alive[:self.n]]:
+                if not tags:
+                    untagged += 1
+                for t in tags:
+                    counts[t] = counts.get(t, 0) + 1
         names = sorted(((self.tag_info[t][0], c) for t, c in counts.items() if t in self.tag_info),
                        key=lambda p: p[0].lower())
         return names + ([("", untagged)] if untagged else [])
@@ -652,38 +813,29 @@ class ExperimentTable:
         updated, inserted = slots[shown_before], slots[~shown_before]
         if len(slots):
             self.write_tags(changes.tag_links, slots)
-            self._write_custom_rows(slots, self.ids[slots].tolist(), changes)
+            self.write_custom_rows(slots, changes.custom_values)
         self._update_masks_at(slots)
         if len(removed_arr):
             self.recompute_mask()
         if len(slots) or len(removed_arr):
-            self.resort()
+            self.resort(changed=np.concatenate([slots, removed_arr]))
         return RefreshResult(updated=updated, inserted=inserted, removed=removed_arr)
 
-    def _write_custom_rows(self, slots: np.ndarray, ids: list[str], changes: ChangeSet) -> None:
-        slot_of = dict(zip(ids, slots.tolist()))
-        if self.metrics:
-            for arr in self.metrics.values():
-                arr[slots] = np.nan
-            by_field = {"last": 3, "min": 4, "max": 5}
-            wanted = {}
-            for key in self.metrics:
-                metric, variant, fld = spec_for(key).source
-                wanted.setdefault((metric, variant), []).append((key, by_field[fld]))
-            for row in changes.metric_rows:
-                for key, idx in wanted.get((row[1], row[2]), ()):
-                    slot = slot_of.get(row[0])
-                    if slot is not None:
-                        self.metrics[key][slot] = np.nan if row[idx] is None else row[idx]
-        if self.hyperparams:
-            for cat in self.hyperparams.values():
-                cat.codes[slots] = -1
-            wanted_hp = {spec_for(key).source: key for key in self.hyperparams}
-            for exp_id, section, name, value in changes.hyperparam_rows:
-                key = wanted_hp.get((section, name))
+    def write_custom_rows(self, slots: np.ndarray, custom_values: dict[str, tuple[list[str], list[Any]]]) -> None:
+        """Set the custom-column cells of ``slots`` from ``custom_values`` (see ChangeSet); others become empty."""
+        slot_of = dict(zip(self.ids[slots].tolist(), slots.tolist()))
+        for key, column in self.metrics.items():
+            column[slots] = np.nan
+            exp_ids, values = custom_values.get(key, ((), ()))
+            pairs = [(slot_of[e], v) for e, v in zip(exp_ids, values) if e in slot_of]
+            if pairs:
+                column[np.array([p[0] for p in pairs], np.int64)] = np.array([p[1] for p in pairs], np.float64)
+        for key, cat in self.hyperparams.items():
+            cat.codes[slots] = -1
+            exp_ids, values = custom_values.get(key, ((), ()))
+            for exp_id, value in zip(exp_ids, values):
                 slot = slot_of.get(exp_id)
-                if key is not None and slot is not None:
-                    cat = self.hyperparams[key]
+                if slot is not None:
                     cat.codes[slot] = cat.code(value)
 
 
@@ -708,15 +860,22 @@ def project_paths() -> dict[int, str]:
 
 def load_base_table(scope: Scope, limit: int | None = None) -> ExperimentTable:
     """Base columns and tags of the experiments in ``scope`` (with ``limit``: the most recently updated)."""
-    rows = bulk.load_base_rows(scope, limit)
-    table = ExperimentTable(capacity=int(len(rows) * 1.25) + 64)
+    expected = limit if limit is not None else bulk.scope_count(scope)
+    # Room for the experiments that live refresh will add before the arrays have to double.
+    table = ExperimentTable(capacity=expected + expected // 20 + 64)
     table.project_paths = project_paths()
     table.tag_info = bulk.tag_table()
-    table.write_base_rows(rows)
+    if limit is not None:
+        table.write_base_rows(bulk.load_base_rows(scope, limit))
+    else:
+        for chunk in bulk.iter_base_row_chunks(scope):
+            table.write_base_rows(chunk)
     table.set_parent_names(bulk.experiment_names(table.parent_ids()))
     table.write_tags(bulk.load_tag_links(scope) if limit is None else bulk.load_tag_links_for(table.alive_ids()))
     table.recompute_mask()
     table.resort()
+    if limit is None:
+        table.sort_key("name", False)  # ranks names here, on the loading thread, not at the first click
     return table
 
 
@@ -742,25 +901,52 @@ def load_custom_column(scope: Scope, key: str, *, whole_db: bool = False) -> lis
     raise ValueError(f"{key!r} is not a custom column")
 
 
+def read_custom_values(ids: Sequence[str], custom_keys: Sequence[str]) -> dict[str, tuple[list[str], list[Any]]]:
+    """Custom-column values of a few experiments (two IN queries), grouped per column key."""
+    metric_keys: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    hyperparam_keys: dict[tuple[str, str], str] = {}
+    field_index = {"last": 3, "min": 4, "max": 5}
+    for key in custom_keys:
+        spec = spec_for(key)
+        if spec.kind == METRIC:
+            metric, variant, fld = spec.source
+            metric_keys.setdefault((metric, variant), []).append((key, field_index[fld]))
+        elif spec.kind == HYPERPARAM:
+            hyperparam_keys[spec.source] = key
+    custom_values: dict[str, tuple[list[str], list[Any]]] = {key: ([], []) for key in custom_keys}
+    if ids and metric_keys:
+        for row in bulk.metric_rows_for(ids, {m for m, _ in metric_keys}):
+            for key, index in metric_keys.get((row[1], row[2]), ()):
+                custom_values[key][0].append(row[0])
+                custom_values[key][1].append(row[index])
+    if ids and hyperparam_keys:
+        for exp_id, section, name, value in bulk.hyperparam_rows_for(ids, {s for s, _ in hyperparam_keys}):
+            key = hyperparam_keys.get((section, name))
+            if key is not None:
+                custom_values[key][0].append(exp_id)
+                custom_values[key][1].append(value)
+    return custom_values
+
+
+def load_first_page_custom_values(table: ExperimentTable, custom_keys: Sequence[str]) -> None:
+    """Fill the custom columns of a first page (a few hundred rows) so it paints complete."""
+    table.add_empty_custom_columns(custom_keys)
+    slots = np.flatnonzero(table.alive[:table.n])
+    table.write_custom_rows(slots, read_custom_values(table.ids[slots].tolist(), custom_keys))
+
+
 def fetch_changes(since: float, custom_keys: Sequence[str], known_parents: Iterable[str] = ()) -> ChangeSet:
     """Everything that moved at or after ``since``: a handful of indexed queries, no Qt."""
     fetched_at = time.time()
     rows = bulk.changed_since(since)
     ids = [r[_F["id"]] for r in rows]
-    metrics, sections = set(), set()
-    for key in custom_keys:
-        spec = spec_for(key)
-        if spec.kind == METRIC:
-            metrics.add(spec.source[0])
-        elif spec.kind == HYPERPARAM:
-            sections.add(spec.source[0])
+    custom_values = read_custom_values(ids, custom_keys)
     known = set(known_parents)
     new_parents = {r[_F["parent"]] for r in rows if r[_F["parent"]] and r[_F["parent"]] not in known}
     return ChangeSet(
         since=since, fetched_at=fetched_at, rows=rows, deleted=bulk.deleted_since(since),
         tag_links=bulk.load_tag_links_for(ids) if ids else [], tag_table=bulk.tag_table(),
-        metric_rows=bulk.metric_rows_for(ids, metrics) if ids else [],
-        hyperparam_rows=bulk.hyperparam_rows_for(ids, sections) if ids else [],
+        custom_values=custom_values,
         parent_names=bulk.experiment_names(new_parents) if new_parents else {},
         project_paths=project_paths() if ids else {},
     )

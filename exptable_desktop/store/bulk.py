@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
-from peewee import fn
+from peewee import SqliteDatabase, fn
 
 from exptable_desktop.store.db import run_write
 from exptable_desktop.store.schema import (
@@ -87,6 +87,22 @@ def load_base_rows(scope: Scope, limit: int | None = None) -> list[tuple]:
     if limit is not None:
         query = query.order_by(Experiment.last_update.desc()).limit(limit)
     return _fetch(query)
+
+
+def iter_base_row_chunks(scope: Scope, size: int = 10_000) -> Iterator[list[tuple]]:
+    """All experiments in scope, ``size`` tuples at a time: a 100,000-row scope never sits in memory twice."""
+    cursor = database_proxy.obj.execute(Experiment.select(*_BASE_SELECT).where(scope.where()))
+    while True:
+        chunk = cursor.fetchmany(size)
+        if not chunk:
+            return
+        yield chunk
+
+
+def release_read_cache() -> None:
+    """Let SQLite free this connection's page cache (up to 64 MB) after a scattered read."""
+    if isinstance(database_proxy.obj, SqliteDatabase):
+        database_proxy.obj.execute_sql("PRAGMA shrink_memory")
 
 
 def scope_count(scope: Scope) -> int:

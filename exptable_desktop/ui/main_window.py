@@ -1,18 +1,20 @@
 """The main window: project tree, top bar, the experiments table, docks and status bar.
 
-It owns the scope (project, sub-projects, archive), loads the table in bulk,
-streams custom columns in on a worker thread when the table is large,
-refreshes incrementally on a timer and saves the table layout per project
-view and user. The public API other parts use is documented in
+It owns the scope (project, sub-projects, archive) and loads the table in
+bulk: a large scope paints its most recent page at once while worker threads
+read the whole table and then its custom columns. It refreshes incrementally on
+a timer (the read on a worker thread, only the apply on the UI thread) and
+saves the table layout per project view and user. The public API other parts use is documented in
 docs/window_api (see the brief); everything else here is private.
 """
 from __future__ import annotations
 
 import base64
+import ctypes
 import time
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QPoint, QRect, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QPoint, QRect, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -38,6 +40,7 @@ from exptable_desktop.core.tableview import (
     fetch_changes,
     load_base_table,
     load_custom_column,
+    load_first_page_custom_values,
     prepare_custom_column,
 )
 from exptable_desktop.core.viewstate import TableState, default_state, scope_name, state_from_dict
@@ -68,14 +71,15 @@ REFRESH_OVERLAP_SECONDS = 2.0
 CLOCK_MS = 5000
 SAVE_DELAY_MS = 400
 MESSAGE_MS = 15000
-# Up to this many experiments, custom columns load before the table shows;
-# beyond it they stream in from a worker thread after the first paint.
-SYNC_CUSTOM_LIMIT = 2000
-# Beyond this many, the most recent PREVIEW_ROWS show first and the whole table follows.
-PREVIEW_LIMIT = 20000
+# Up to this many experiments the whole table, custom columns included, loads before
+# the window shows (a few tens of ms). Beyond it the most recent PREVIEW_ROWS show at
+# once and a worker thread reads the whole table, then streams the custom columns in.
+PREVIEW_LIMIT = 1000
 PREVIEW_ROWS = 300
-# Long enough for the window to paint the first page before the full read blocks it.
-FULL_LOAD_DELAY_MS = 120
+# The whole-table read starts after the first paint; a window never shown starts it after this.
+UNSHOWN_LOAD_DELAY_MS = 1000
+# Custom columns reach the UI thread at most this often (each hand-over costs a repaint).
+COLUMN_BATCH_SECONDS = 0.15
 
 PREF_GEOMETRY = "window.geometry"
 PREF_DOCKS = "window.state"
@@ -84,27 +88,95 @@ PREF_REFRESH = "table.auto_refresh"
 
 
 class ColumnLoader(QThread):
-    """Reads custom columns on its own database connection and hands them over one by one."""
+    """Reads custom columns on its own database connection and hands them over a few at a time."""
 
-    sig_column_ready = Signal(object)
+    sig_columns_ready = Signal(object)  # list[CustomColumnData]
 
     def __init__(self, scope: Scope, table, keys: list[str], whole_db: bool, parent=None):
         super().__init__(parent)
         self.scope, self.table, self.keys, self.whole_db = scope, table, list(keys), whole_db
         self.started_at = time.time()
         self._cancelled = False
+        self.error: str | None = None
 
     def cancel(self) -> None:
         self._cancelled = True
 
     def run(self) -> None:
         from exptable_desktop.store.schema import database_proxy
+        batch: list[CustomColumnData] = []
+        last_sent = time.perf_counter()
         try:
             for key in self.keys:
                 if self._cancelled:
                     return
                 pairs = load_custom_column(self.scope, key, whole_db=self.whole_db)
-                self.sig_column_ready.emit(prepare_custom_column(self.table, key, pairs))
+                batch.append(prepare_custom_column(self.table, key, pairs))
+                del pairs  # the rows read: several times the size of the column they make
+                return_freed_memory()
+                # Handed over in batches: each hand-over costs the UI thread a repaint.
+                if time.perf_counter() - last_sent >= COLUMN_BATCH_SECONDS or key == self.keys[-1]:
+                    self.sig_columns_ready.emit(batch)
+                    batch, last_sent = [], time.perf_counter()
+        except Exception as exc:  # shown in the status bar by the window
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            database_proxy.obj.close()  # this thread's connection only
+
+
+def return_freed_memory() -> None:
+    """Give memory freed after a big load back to the system.
+
+    glibc keeps what a loader thread freed (the rows it read) in that thread's
+    arena, so without this the process stays ~70 MB larger at 100,000 experiments.
+    Elsewhere (no glibc) there is nothing to do.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+class BaseTableLoader(QThread):
+    """Reads the base columns of a whole scope on its own database connection."""
+
+    sig_done = Signal()
+
+    def __init__(self, scope: Scope, parent=None):
+        super().__init__(parent)
+        self.scope = scope
+        self.started_at = time.time()
+        self.table = None
+        self.error: str | None = None
+
+    def run(self) -> None:
+        from exptable_desktop.store.schema import database_proxy
+        try:
+            self.table = load_base_table(self.scope)
+        except Exception as exc:  # shown in the status bar by the window
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            database_proxy.obj.close()  # this thread's connection only
+        self.sig_done.emit()
+
+
+class RefreshFetcher(QThread):
+    """One refresh tick's database read, off the UI thread; the UI thread only applies it."""
+
+    sig_fetched = Signal(object, int)  # ChangeSet, the refresh sequence number it was started under
+
+    def __init__(self, since: float, custom_keys: list[str], parent_ids: list[str], sequence: int, parent=None):
+        super().__init__(parent)
+        self.since, self.custom_keys, self.parent_ids, self.sequence = since, custom_keys, parent_ids, sequence
+        self.error: str | None = None
+
+    def run(self) -> None:
+        from exptable_desktop.store.schema import database_proxy
+        try:
+            self.sig_fetched.emit(fetch_changes(self.since, self.custom_keys, self.parent_ids), self.sequence)
+        except Exception as exc:  # the database went away or is locked: the next tick tries again
+            self.error = f"{type(exc).__name__}: {exc}"
         finally:
             database_proxy.obj.close()  # this thread's connection only
 
@@ -165,6 +237,8 @@ class MainWindow(QMainWindow):
     sig_current_changed = Signal(str)
     sig_view_mode_changed = Signal(str)
     sig_archive_mode_changed = Signal(bool)
+    sig_refreshed = Signal()
+    sig_show_only_checked_changed = Signal(bool)
 
     def __init__(self, db_url: str):
         super().__init__()
@@ -182,14 +256,20 @@ class MainWindow(QMainWindow):
         self._since = time.time()
         self._restoring = False
         self._loader: ColumnLoader | None = None
+        self._base_loader: BaseTableLoader | None = None
+        self._abandoned: list[BaseTableLoader] = []  # still running, kept alive until they end
         self._popup: FilterPopup | None = None
         self._refresh_seconds = DEFAULT_REFRESH_SECONDS
-        self._generation = 0
         self._full_pending = False
+        self._fetcher: RefreshFetcher | None = None
+        # Bumped by every synchronous refresh and scope change: an older in-flight fetch is then dropped.
+        self._refresh_sequence = 0
+        self.last_refresh_apply_seconds = 0.0
 
         self.model = ExperimentTableModel(self)
         self.table_view = ExperimentTableView()
         self.table_view.setModel(self.model)
+        self.table_view.viewport().installEventFilter(self)
         self._build_top_bar()
         self._build_central()
         self._build_docks()
@@ -201,7 +281,7 @@ class MainWindow(QMainWindow):
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self._save_table_state)
         self.refresh_timer = QTimer(self)
-        self.refresh_timer.timeout.connect(self.refresh_now)
+        self.refresh_timer.timeout.connect(self.refresh_in_background)
         self.clock_timer = QTimer(self, interval=CLOCK_MS)
         self.clock_timer.timeout.connect(self._tick_clock)
         self.clock_timer.start()
@@ -369,6 +449,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self._stop_loader()
         self.refresh_timer.stop()
+        self._stop_fetcher(wait=True)
         self.clock_timer.stop()
         if self._save_timer.isActive():
             self._save_table_state()
@@ -381,7 +462,9 @@ class MainWindow(QMainWindow):
         """Show ``project_id`` (None = all experiments), flat or with sub-projects."""
         if self._save_timer.isActive():
             self._save_table_state()
-        self._stop_loader()
+        self._stop_loader(wait=False)
+        self._stop_fetcher(wait=False)
+        was_only_checked = self.model.is_show_only_checked()
         self._project_id = project_id
         if deep is not None:
             self._deep = deep
@@ -397,25 +480,27 @@ class MainWindow(QMainWindow):
         multi = project_id is None or (self._deep and len(ids or ()) > 1)
         state = state_from_dict(bulk.load_saved_view(self.user, self._scope_key), multi)
         self._since = time.time()
-        self._generation += 1
         if bulk.scope_count(self._scope) > PREVIEW_LIMIT:
-            # Paint the most recent experiments at once; the whole table follows from the event loop.
-            self._install_table(load_base_table(self._scope, limit=PREVIEW_ROWS), state, custom=False)
-            generation = self._generation
+            # Paint the most recent experiments at once; the whole table is read on a worker thread.
+            first_page = load_base_table(self._scope, limit=PREVIEW_ROWS)
+            if state.custom:
+                load_first_page_custom_values(first_page, state.custom)
+                # Those few hundred experiments' values lie on pages all over the tables.
+                bulk.release_read_cache()
+                return_freed_memory()
+            self._install_table(first_page, state, custom=False)
             self._full_pending = True
-            QTimer.singleShot(FULL_LOAD_DELAY_MS, lambda: self._load_full(generation))
+            self._start_base_loader()
         else:
-            table = load_base_table(self._scope)
-            small = table.n <= SYNC_CUSTOM_LIMIT
-            self._install_table(table, state, custom=small)
-            if not small and state.custom:
-                self._start_loader(state.custom, covers_most_of_db(table))
+            self._install_table(load_base_table(self._scope), state, custom=True)
         self.project_panel.select_project(project_id)
         name = "All experiments" if project_id is None else tree.paths.get(project_id, "")
         self.title_label.setText(f"<b>{name}</b>" + ("  <span style='color:#9a6700'>(archive)</span>"
                                                      if self._archive else ""))
         bulk.set_preference(self.user, PREF_LAST_SCOPE, {"project": project_id, "deep": self._deep})
         self._update_row_count()
+        if was_only_checked:
+            self.sig_show_only_checked_changed.emit(False)
 
     def _install_table(self, table, state: TableState, *, custom: bool) -> None:
         """Put ``table`` on screen under ``state``; with ``custom``, its custom columns are read first."""
@@ -430,49 +515,115 @@ class MainWindow(QMainWindow):
         table.resort()
         self.model.precise = set(state.precise)
         self._restoring = True
-        self.model.specs = list(C.BUILTIN_COLUMNS) + [C.spec_for(k) for k in state.custom]
-        self.model.keys = [s.key for s in self.model.specs]
+        self.model.set_columns(list(C.BUILTIN_COLUMNS) + [C.spec_for(k) for k in state.custom])
         self.model.set_table(table)
         self._apply_header_state(state)
         self._restoring = False
         self._update_filter_marks()
 
-    def _load_full(self, generation: int) -> None:
-        if generation != self._generation:
-            return  # another project was opened meanwhile
+    def _start_base_loader(self) -> None:
+        """Prepare the whole-table read; it starts once the first page has been painted."""
+        loader = BaseTableLoader(self._scope)
+        loader.sig_done.connect(lambda: self._on_full_table(loader), Qt.ConnectionType.QueuedConnection)
+        self._base_loader = loader
+        self._since = min(self._since, loader.started_at)
+        # A window that is never shown still gets its table.
+        QTimer.singleShot(UNSHOWN_LOAD_DELAY_MS, lambda: self._launch_base_loader(loader))
+
+    def _launch_base_loader(self, loader: BaseTableLoader) -> None:
+        if loader is self._base_loader and not loader.isRunning() and not loader.isFinished():
+            loader.start()
+
+    def eventFilter(self, watched, event) -> bool:
+        # The worker's Python code competes for the GIL with every data() call of a paint: started
+        # together, the first page would wait for the whole read. So it starts after that paint.
+        if event.type() == QEvent.Type.Paint and watched is self.table_view.viewport() \
+                and self._base_loader is not None:
+            loader = self._base_loader
+            QTimer.singleShot(0, lambda: self._launch_base_loader(loader))
+        return False
+
+    def _ensure_full_table(self) -> None:
+        """Answers about the whole scope need the whole table: finish reading it now if it is on its way."""
+        loader = self._base_loader
+        if loader is not None:
+            self._launch_base_loader(loader)
+            loader.wait()
+            self._on_full_table(loader)
+
+    def _on_full_table(self, loader: BaseTableLoader) -> None:
+        if loader is not self._base_loader:
+            return  # installed already, or another project was opened meanwhile
+        self._base_loader = None
         self._full_pending = False
-        table = load_base_table(self._scope)
+        if loader.table is None:
+            self.show_message("Could not read the whole table.", details=loader.error)
+            return
+        table = loader.table
         # Keep what the person changed while the first page was on screen.
         current = self.table_state()
+        if self.model.is_show_only_checked():
+            table.set_only_ids(self.model.checked)
+        # The first page's custom values stay on screen while the whole columns stream in.
+        first_page = self.model.table
+        table.add_empty_custom_columns(current.custom, partial=True)
+        carried = table.slots_for(first_page.alive_ids())
+        table.write_custom_rows(carried[carried >= 0], first_page.custom_values_of(current.custom))
         self._install_table(table, current, custom=False)
+        loader.table = None
+        # Ticks applied to the first page meanwhile may be newer than this read: read them again.
+        self._since = min(self._since, loader.started_at)
         if current.custom:
             self._start_loader(current.custom, covers_most_of_db(table))
         self._update_row_count()
+        return_freed_memory()
 
     def _start_loader(self, keys: list[str], whole_db: bool) -> None:
         loader = ColumnLoader(self._scope, self.model.table, keys, whole_db, self)
-        loader.sig_column_ready.connect(self._install_column, Qt.ConnectionType.QueuedConnection)
+        loader.sig_columns_ready.connect(self._install_columns, Qt.ConnectionType.QueuedConnection)
+        # Queued after the last batch, so when it runs every column is in.
+        loader.finished.connect(lambda: self._on_loader_finished(loader), Qt.ConnectionType.QueuedConnection)
         self._loader = loader
         self._loader_started = loader.started_at
         loader.start()
 
-    def _stop_loader(self) -> None:
+    def _stop_loader(self, wait: bool = True) -> None:
+        """Drop the loaders' results; ``wait`` for their threads too (before the database closes)."""
+        if self._base_loader is not None:
+            # One long query that cannot be interrupted: its result is dropped (see _on_full_table).
+            self._abandoned.append(self._base_loader)
+            self._base_loader = None
+        if wait:
+            for loader in self._abandoned:
+                loader.wait()
+        self._abandoned = [loader for loader in self._abandoned if loader.isRunning()]
+        self._full_pending = False
         if self._loader is not None:
             self._loader.cancel()
             self._loader.wait()
             self._loader = None
 
+    def _on_loader_finished(self, loader: "ColumnLoader") -> None:
+        if loader is not self._loader:
+            return
+        self._loader = None
+        if loader.error:
+            self.show_message("Could not read every custom column.", details=loader.error)
+
     def is_loading(self) -> bool:
         """True while the whole table or its custom columns are still on their way."""
-        pending = self._full_pending
-        return pending or (self._loader is not None and self._loader.isRunning())
+        return self._full_pending or self._loader is not None
 
-    def _install_column(self, data: CustomColumnData) -> None:
-        if self.sender() is not self._loader or data.key not in self.model.keys:
+    def _install_columns(self, batch: list[CustomColumnData]) -> None:
+        if self.sender() is not self._loader:
             return
-        self.model.install_column_data(data)
-        # Rows that changed after the column was read get their value at the next tick.
+        for data in batch:
+            if data.key in self.model.keys:
+                self.model.install_column_data(data)
+        # Rows that changed after the columns were read get their values at the next tick.
         self._since = min(self._since, self._loader_started)
+        if batch and batch[-1].key == self._loader.keys[-1]:
+            return_freed_memory()
 
     def _set_archive_mode(self, on: bool) -> None:
         if on == self._archive:
@@ -591,6 +742,8 @@ class MainWindow(QMainWindow):
         self.search_box.style().polish(self.search_box)
         self.search_box.setToolTip("Invalid regular expression" if invalid else "")
         if not invalid:
+            if query is not None and self.model.is_show_only_checked():
+                self.set_show_only_checked(False)  # searching cancels it (feature inventory 5.4)
             self.model.set_search(query)
 
     # ---- Filter pop-ups --------------------------------------------------------------------------------
@@ -772,13 +925,49 @@ class MainWindow(QMainWindow):
             self.refresh_timer.stop()
 
     def refresh_now(self) -> None:
-        """An incremental refresh: only experiments changed since the previous tick."""
+        """An incremental refresh, fetched and applied before returning (public API)."""
+        self._refresh_sequence += 1
         table = self.model.table
         changes = fetch_changes(self._since - REFRESH_OVERLAP_SECONDS, table.custom_keys(), table.parent_ids())
+        self._apply_refresh(changes)
+
+    def refresh_in_background(self) -> None:
+        """A timer tick: the changes are read on a worker thread; only applying them uses the UI thread."""
+        if self._fetcher is not None and self._fetcher.isRunning():
+            return  # the previous tick is still reading; it covers this one
+        table = self.model.table
+        fetcher = RefreshFetcher(self._since - REFRESH_OVERLAP_SECONDS, table.custom_keys(), table.parent_ids(),
+                                 self._refresh_sequence)
+        fetcher.sig_fetched.connect(self._on_fetched, Qt.ConnectionType.QueuedConnection)
+        fetcher.finished.connect(lambda: self._on_fetcher_finished(fetcher), Qt.ConnectionType.QueuedConnection)
+        self._fetcher = fetcher
+        fetcher.start()
+
+    def _on_fetcher_finished(self, fetcher: RefreshFetcher) -> None:
+        if fetcher.error:
+            self.show_message("Auto-refresh could not read the database; it tries again at the next tick.",
+                              details=fetcher.error)
+
+    def _on_fetched(self, changes, sequence: int) -> None:
+        if sequence != self._refresh_sequence:
+            return  # a newer refresh or another scope took over meanwhile
+        self._apply_refresh(changes)
+
+    def _apply_refresh(self, changes) -> None:
+        started = time.perf_counter()
         self._since = changes.fetched_at
         result = self.model.apply_changes(changes, self._scope)
         if len(result.inserted) or len(result.removed) or changes.deleted:
             self.project_panel.model.rebuild(self._archive)
+        self.last_refresh_apply_seconds = time.perf_counter() - started
+        self.sig_refreshed.emit()
+
+    def _stop_fetcher(self, wait: bool) -> None:
+        """Drop the in-flight fetch's result; with ``wait``, also let its thread end (before closing the DB)."""
+        self._refresh_sequence += 1
+        if wait and self._fetcher is not None:
+            self._fetcher.wait()
+            self._fetcher = None
 
     def _tick_clock(self) -> None:
         self.model.tick_clock(*self.table_view.visible_row_range())
@@ -791,6 +980,8 @@ class MainWindow(QMainWindow):
     # ---- Public API (see the window contract) ------------------------------------------------------------------
 
     def checked_ids(self) -> list[str]:
+        if any(i not in self.model.table.id_to_slot for i in self.model.checked):
+            self._ensure_full_table()  # checked on another page of a table still loading
         alive = self.model.table
         return [i for i in self.model.checked if i in alive.id_to_slot and alive.alive[alive.id_to_slot[i]]]
 
@@ -800,10 +991,28 @@ class MainWindow(QMainWindow):
     def clear_checked(self) -> None:
         self.model.set_checked(list(self.model.checked), False)
 
+    def set_show_only_checked(self, on: bool) -> None:
+        """Show only the checked experiments (within filters and search); searching turns it off."""
+        on = bool(on)
+        if on == self.model.is_show_only_checked():
+            return
+        self.model.set_show_only_checked(on)
+        self._update_row_count()
+        self.sig_show_only_checked_changed.emit(on)
+
+    def is_show_only_checked(self) -> bool:
+        return self.model.is_show_only_checked()
+
+    def check_column(self) -> int:
+        """The model column index of the checkbox column."""
+        return self.model.column_of("check")
+
     def current_experiment_id(self) -> str | None:
         return self.table_view.current_id()
 
     def select_experiment(self, exp_id: str) -> bool:
+        if self.model.row_of_id(exp_id) < 0:
+            self._ensure_full_table()
         if self.model.row_of_id(exp_id) < 0:
             self.refresh_now()
         return self.table_view.select_id(exp_id)
@@ -812,12 +1021,17 @@ class MainWindow(QMainWindow):
         return self.model.table.visible_ids()
 
     def filtered_ids(self) -> list[str]:
+        self._ensure_full_table()
         return self.model.table.visible_ids()
 
     def scope_ids(self) -> list[str]:
+        self._ensure_full_table()
         return self.model.table.alive_ids()
 
     def rows_info(self, ids) -> list[dict]:
+        ids = list(ids)
+        if any(i not in self.model.table.id_to_slot for i in ids):
+            self._ensure_full_table()
         table = self.model.table
         out = []
         for exp_id in ids:

@@ -30,21 +30,31 @@ _DISPLAY = Qt.ItemDataRole.DisplayRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _CHECK = Qt.ItemDataRole.CheckStateRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
-_SERVED = frozenset({_DISPLAY, _TOOLTIP, _CHECK, _ALIGN, IdRole, ValueRole, TagsRole, StatusRole, TypeRole})
+_CHECKED = Qt.CheckState.Checked
+_UNCHECKED = Qt.CheckState.Unchecked
+# Flags are combined once here: enum arithmetic per painted cell shows up in profiles.
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_CHECK_FLAGS = _ROW_FLAGS | Qt.ItemFlag.ItemIsUserCheckable
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _CENTER = int(Qt.AlignmentFlag.AlignCenter)
 
 
-def contiguous_runs(positions: Iterable[int]) -> list[tuple[int, int]]:
-    """Sorted positions grouped into (first, last) runs."""
-    runs: list[tuple[int, int]] = []
-    for p in positions:
-        if runs and p == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], p)
-        else:
-            runs.append((p, p))
-    return runs
+def contiguous_runs(positions) -> list[tuple[int, int]]:
+    """Sorted distinct positions grouped into (first, last) runs, without a Python loop per position."""
+    pos = np.asarray(positions, np.int64)
+    if not len(pos):
+        return []
+    breaks = np.flatnonzero(np.diff(pos) != 1)
+    firsts = np.concatenate((pos[:1], pos[breaks + 1]))
+    lasts = np.concatenate((pos[breaks], pos[-1:]))
+    return list(zip(firsts.tolist(), lasts.tolist()))
+
+
+def run_count(positions: np.ndarray) -> int:
+    """How many runs ``contiguous_runs`` would return."""
+    return int(np.count_nonzero(np.diff(positions) != 1)) + 1 if len(positions) else 0
 
 
 class ExperimentTableModel(QAbstractTableModel):
@@ -54,11 +64,24 @@ class ExperimentTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.table = ExperimentTable()
         self._order = np.empty(0, np.int64)
-        self.specs: list[C.ColumnSpec] = list(C.BUILTIN_COLUMNS)
-        self.keys: list[str] = [c.key for c in self.specs]
+        self.specs: list[C.ColumnSpec] = []
+        self.keys: list[str] = []
+        self._kinds: list[str] = []
+        self.set_columns(list(C.BUILTIN_COLUMNS))
+        self._handlers = {
+            int(_DISPLAY): self._data_display, int(_TOOLTIP): self._data_tooltip, int(_CHECK): self._data_check,
+            int(_ALIGN): self._data_align, int(IdRole): self._data_id, int(ValueRole): self._data_value,
+            int(TagsRole): self._data_tags, int(StatusRole): self._data_status, int(TypeRole): self._data_type,
+        }
         self.checked: set[str] = set()
         self.precise: set[str] = set()
         self.now = time.time()
+
+    def set_columns(self, specs: list[C.ColumnSpec]) -> None:
+        """Replace the column list (callers reset the model around this)."""
+        self.specs = list(specs)
+        self.keys = [s.key for s in self.specs]
+        self._kinds = [s.kind for s in self.specs]
 
     # ---- Qt model API ----------------------------------------------------------------
 
@@ -70,11 +93,8 @@ class ExperimentTableModel(QAbstractTableModel):
 
     def flags(self, index):
         if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if self.specs[index.column()].kind == C.CHECK:
-            flags |= Qt.ItemFlag.ItemIsUserCheckable
-        return flags
+            return _NO_FLAGS
+        return _CHECK_FLAGS if self._kinds[index.column()] == C.CHECK else _ROW_FLAGS
 
     def headerData(self, section, orientation, role=_DISPLAY):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.specs):
@@ -91,43 +111,76 @@ class ExperimentTableModel(QAbstractTableModel):
         return None
 
     def data(self, index, role=_DISPLAY):
-        if role not in _SERVED or not index.isValid():
+        # Called several times per painted cell (one per role the delegate asks for):
+        # unserved roles leave at the first line, served ones are one dict hop away.
+        handler = self._handlers.get(role)
+        if handler is None:
             return None
         row, col = index.row(), index.column()
-        if row >= len(self._order) or col >= len(self.specs):
+        if row < 0 or row >= len(self._order) or col >= len(self.specs):
             return None
+        return handler(int(self._order[row]), col)
+
+    def paint_values(self, row: int, col: int) -> tuple[str, str, object] | None:
+        """What CellDelegate draws, read without a round trip through Qt per role:
+        (kind, label, status+progress | task type | tag chips), or None for other columns."""
+        if row < 0 or row >= len(self._order) or col >= len(self.specs):
+            return None
+        kind = self._kinds[col]
         slot = int(self._order[row])
+        if kind == C.TYPE:
+            return kind, self.table.cats["type"].label_at(slot), self.table.type_at(slot)
+        if kind == C.STATUS:
+            return kind, self.table.cats["status"].label_at(slot), self._data_status(slot, col)
+        if kind == C.TAGS:
+            return kind, "", self._data_tags(slot, col)
+        return None
+
+    def _data_id(self, slot: int, col: int):
+        return self.table.ids[slot]
+
+    def _data_check(self, slot: int, col: int):
+        if self._kinds[col] != C.CHECK:
+            return None
+        return _CHECKED if self.table.ids[slot] in self.checked else _UNCHECKED
+
+    def _data_align(self, slot: int, col: int):
+        if self._kinds[col] == C.CHECK:
+            return _CENTER
+        return _RIGHT if self.specs[col].align_right else _LEFT
+
+    def _data_tags(self, slot: int, col: int):
+        if self._kinds[col] != C.TAGS:
+            return None
+        info = self.table.tag_info
+        return [(info[t][0],) + fmt.tag_colors(*info[t]) for t in self.table.tags[slot] if t in info]
+
+    def _data_status(self, slot: int, col: int):
+        if self._kinds[col] != C.STATUS:
+            return None
+        progress = self.table.nums["progress"][slot]
+        return self.table.status_at(slot), None if math.isnan(progress) else int(progress)
+
+    def _data_type(self, slot: int, col: int):
+        return self.table.type_at(slot) if self._kinds[col] == C.TYPE else None
+
+    def _data_value(self, slot: int, col: int):
+        if self._kinds[col] == C.CHECK:
+            return None
+        value = self.table.value(slot, self.keys[col])
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    def _data_display(self, slot: int, col: int):
+        if self._kinds[col] == C.CHECK:
+            return None
         spec = self.specs[col]
-        table = self.table
-        kind = spec.kind
-        if role == IdRole:
-            return table.ids[slot]
-        if kind == C.CHECK:
-            if role == _CHECK:
-                return Qt.CheckState.Checked if table.ids[slot] in self.checked else Qt.CheckState.Unchecked
-            if role == _ALIGN:
-                return _CENTER
+        return self._display(spec, slot, self.table.value(slot, spec.key))
+
+    def _data_tooltip(self, slot: int, col: int):
+        if self._kinds[col] == C.CHECK:
             return None
-        if role == _CHECK:
-            return None
-        if role == _ALIGN:
-            return _RIGHT if spec.align_right else _LEFT
-        if role == TagsRole:
-            return [(table.tag_info[t][0],) + fmt.tag_colors(*table.tag_info[t]) for t in table.tags[slot]
-                    if t in table.tag_info] if kind == C.TAGS else None
-        if role == StatusRole:
-            if kind != C.STATUS:
-                return None
-            progress = table.nums["progress"][slot]
-            return table.status_at(slot), None if math.isnan(progress) else int(progress)
-        if role == TypeRole:
-            return table.type_at(slot) if kind == C.TYPE else None
-        value = table.value(slot, spec.key)
-        if role == ValueRole:
-            return None if isinstance(value, float) and math.isnan(value) else value
-        if role == _DISPLAY:
-            return self._display(spec, slot, value)
-        return self._tooltip(spec, slot, value)
+        spec = self.specs[col]
+        return self._tooltip(spec, slot, self.table.value(slot, spec.key))
 
     def _display(self, spec: C.ColumnSpec, slot: int, value) -> str:
         kind = spec.kind
@@ -176,6 +229,7 @@ class ExperimentTableModel(QAbstractTableModel):
         else:
             self.checked.discard(exp_id)
         self.dataChanged.emit(index, index, [_CHECK])
+        self._follow_checked()
         self.sig_checked_changed.emit()
         return True
 
@@ -209,7 +263,20 @@ class ExperimentTableModel(QAbstractTableModel):
             self.checked.difference_update(ids)
         if len(self.checked) != before or ids:
             self._emit_check_column()
+            self._follow_checked()
             self.sig_checked_changed.emit()
+
+    def set_show_only_checked(self, on: bool) -> None:
+        self.table.set_only_ids(self.checked if on else None)
+        self.sync_order()
+
+    def is_show_only_checked(self) -> bool:
+        return self.table.showing_only_ids
+
+    def _follow_checked(self) -> None:
+        # Showing only the checked rows: an unchecked row leaves the table at once.
+        if self.table.showing_only_ids:
+            self.set_show_only_checked(True)
 
     def _emit_check_column(self) -> None:
         col = self.column_of("check")
@@ -235,14 +302,15 @@ class ExperimentTableModel(QAbstractTableModel):
         in_new[new] = True
         in_old = np.zeros(size, bool)
         in_old[old] = True
-        removed_runs = contiguous_runs(np.flatnonzero(~in_new[old]).tolist())
+        removed = np.flatnonzero(~in_new[old])
         present = in_old[new]
-        inserted_runs = contiguous_runs(np.flatnonzero(~present).tolist())
-        if len(removed_runs) + len(inserted_runs) > MAX_RUNS:
+        inserted = np.flatnonzero(~present)
+        if run_count(removed) + run_count(inserted) > MAX_RUNS:
             self.beginResetModel()
             self._order = new.copy()
             self.endResetModel()
             return
+        removed_runs, inserted_runs = contiguous_runs(removed), contiguous_runs(inserted)
         for first, last in reversed(removed_runs):
             self.beginRemoveRows(QModelIndex(), first, last)
             self._order = np.delete(self._order, np.s_[first:last + 1])
@@ -273,9 +341,9 @@ class ExperimentTableModel(QAbstractTableModel):
 
     def emit_rows_changed(self, slots: np.ndarray, columns: tuple[int, int] | None = None) -> None:
         rows = self.table.rows_of_slots(slots)
-        rows = np.unique(rows[rows >= 0])
+        rows = np.sort(rows[rows >= 0])  # slots are distinct, so rows are too
         first_col, last_col = columns or (0, len(self.specs) - 1)
-        for first, last in contiguous_runs(rows.tolist()):
+        for first, last in contiguous_runs(rows):
             self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
 
     def apply_changes(self, changes: ChangeSet, scope: Scope) -> RefreshResult:
@@ -321,8 +389,7 @@ class ExperimentTableModel(QAbstractTableModel):
         spec = C.spec_for(key)
         col = len(self.specs)
         self.beginInsertColumns(QModelIndex(), col, col)
-        self.specs.append(spec)
-        self.keys.append(key)
+        self.set_columns(self.specs + [spec])
         self.endInsertColumns()
         return col
 
@@ -331,8 +398,7 @@ class ExperimentTableModel(QAbstractTableModel):
         if col < 0 or not self.specs[col].is_custom:
             return
         self.beginRemoveColumns(QModelIndex(), col, col)
-        del self.specs[col]
-        del self.keys[col]
+        self.set_columns(self.specs[:col] + self.specs[col + 1:])
         self.precise.discard(key)
         self.table.drop_custom_column(key)
         self.endRemoveColumns()

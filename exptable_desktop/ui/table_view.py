@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -18,12 +18,20 @@ from PySide6.QtWidgets import (
 from exptable_desktop.core import columns as C
 from exptable_desktop.core import states as st
 from exptable_desktop.ui import icons
-from exptable_desktop.ui.roles import IdRole, StatusRole, TagsRole, TypeRole
+from exptable_desktop.ui.roles import IdRole, TagsRole
 
 ROW_HEIGHT = 30
 FUNNEL_SIZE = 14
 HEADER_HEIGHT = 32
 ACCENT = QColor("#2f81f7")
+PROGRESS_COLOURS = {st.RUNNING: QColor("#2f81f7"), st.FAILED: QColor("#d1242f"), st.ABORTED: QColor("#8a94a6")}
+# Flag values combined once: Python-level enum arithmetic per painted cell is measurable.
+_SELECTED = QStyle.StateFlag.State_Selected
+_ALTERNATE = QStyleOptionViewItem.ViewItemFeature.Alternate
+_TEXT = QPalette.ColorRole.Text
+_HIGHLIGHTED_TEXT = QPalette.ColorRole.HighlightedText
+_LEFT_MIDDLE = int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
+_CENTER = int(Qt.AlignmentFlag.AlignCenter)
 
 
 class FilterHeader(QHeaderView):
@@ -144,75 +152,87 @@ class FilterHeader(QHeaderView):
 
 
 class CellDelegate(QStyledItemDelegate):
-    """Paints TYPE (icon + label), STATUS (icon + label + progress) and TAGS (chips)."""
+    """Paints TYPE (icon + label), STATUS (icon + label + progress) and TAGS (chips).
+
+    It reads the cell straight from the table model (``paint_values``) and fills the
+    row background itself: going through index.data() and the style's item drawing
+    for each cell cost more than everything else in a repaint.
+    """
+
+    PAINTED_KINDS = frozenset({C.TYPE, C.STATUS, C.TAGS})
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._chip_fonts: dict[str, tuple[QFont, QFontMetrics]] = {}
 
     def _kind(self, index: QModelIndex) -> str:
         specs = getattr(index.model(), "specs", None)
         return specs[index.column()].kind if specs and index.column() < len(specs) else ""
 
-    def _background(self, painter, option, index) -> QStyleOptionViewItem:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget else QGuiApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
-        return opt
-
-    def _text_color(self, opt: QStyleOptionViewItem) -> QColor:
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
-        return opt.palette.color(opt.palette.ColorRole.HighlightedText if selected else opt.palette.ColorRole.Text)
-
     def paint(self, painter: QPainter, option, index) -> None:
-        kind = self._kind(index)
-        if kind not in (C.TYPE, C.STATUS, C.TAGS):
+        model = index.model()
+        values = model.paint_values(index.row(), index.column()) if hasattr(model, "paint_values") else None
+        if values is None:
             super().paint(painter, option, index)
             return
-        opt = self._background(painter, option, index)
-        rect = opt.rect.adjusted(8, 0, -6, 0)
-        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        kind, text, extra = values
+        rect = option.rect
+        palette = option.palette
+        selected = bool(option.state & _SELECTED)
+        if selected:
+            painter.fillRect(rect, palette.highlight())
+        elif option.features & _ALTERNATE:
+            painter.fillRect(rect, palette.alternateBase())
+        text_colour = palette.color(_HIGHLIGHTED_TEXT if selected else _TEXT)
+        inner = rect.adjusted(8, 0, -6, 0)
         painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setClipRect(opt.rect)
+        painter.setClipRect(rect)
         if kind == C.TAGS:
-            self._paint_tags(painter, rect, index.data(TagsRole) or [], opt)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            self._paint_tags(painter, inner, extra, option.font, text_colour)
         else:
+            ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
             if kind == C.TYPE:
-                name = icons.type_icon_name(index.data(TypeRole) or "")
-                text = index.data() or ""
-                progress = None
+                name, progress, status = icons.type_icon_name(extra), None, ""
             else:
-                status, progress = index.data(StatusRole) or ("", None)
+                status, progress = extra
                 name = icons.status_icon_name(status)
-                text = index.data() or ""
                 if status not in st.PROGRESS_STATUSES:
                     progress = None
-            top = rect.center().y() - 8
-            painter.drawPixmap(QRect(rect.left(), top, 16, 16), icons.pixmap(name, 16, ratio))
-            text_left = rect.left() + 22
-            painter.setPen(self._text_color(opt))
-            painter.setFont(opt.font)
+            top = inner.center().y() - 8
+            painter.drawPixmap(QRect(inner.left(), top, 16, 16), icons.pixmap(name, 16, ratio))
+            text_left = inner.left() + 22
+            painter.setPen(text_colour)
+            painter.setFont(option.font)
             bar_width = 44 if progress is not None else 0
-            text_rect = QRect(text_left, rect.top(), max(0, rect.right() - text_left - bar_width - 6), rect.height())
-            painter.drawText(text_rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
-                             opt.fontMetrics.elidedText(text, Qt.TextElideMode.ElideRight, text_rect.width()))
+            text_rect = QRect(text_left, inner.top(), max(0, inner.right() - text_left - bar_width - 6), inner.height())
+            metrics = option.fontMetrics
+            painter.drawText(text_rect, _LEFT_MIDDLE, metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                                          text_rect.width()))
             if progress is not None:
-                used = opt.fontMetrics.horizontalAdvance(text)
-                bar = QRect(min(text_left + used + 8, rect.right() - bar_width), rect.center().y() - 3,
+                painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+                used = metrics.horizontalAdvance(text)
+                bar = QRect(min(text_left + used + 8, inner.right() - bar_width), inner.center().y() - 3,
                             bar_width, 6)
                 painter.setPen(Qt.PenStyle.NoPen)
                 painter.setBrush(QColor("#d8dee4"))
                 painter.drawRoundedRect(bar, 3, 3)
                 filled = QRect(bar.left(), bar.top(), int(bar.width() * max(0, min(100, progress)) / 100), bar.height())
-                colour = {st.RUNNING: "#2f81f7", st.FAILED: "#d1242f", st.ABORTED: "#8a94a6"}[status]
-                painter.setBrush(QColor(colour))
+                painter.setBrush(PROGRESS_COLOURS[status])
                 painter.drawRoundedRect(filled, 3, 3)
         painter.restore()
 
-    def _paint_tags(self, painter: QPainter, rect: QRect, tags, opt) -> None:
-        font = QFont(opt.font)
-        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
-        metrics = QFontMetrics(font)
+    def _chip_font(self, font: QFont) -> tuple[QFont, QFontMetrics]:
+        key = font.key()
+        cached = self._chip_fonts.get(key)
+        if cached is None:
+            small = QFont(font)
+            small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+            cached = self._chip_fonts[key] = (small, QFontMetrics(small))
+        return cached
+
+    def _paint_tags(self, painter: QPainter, rect: QRect, tags, font: QFont, text_colour: QColor) -> None:
+        font, metrics = self._chip_font(font)
         painter.setFont(font)
         x = rect.left()
         height = metrics.height() + 4
@@ -220,16 +240,15 @@ class CellDelegate(QStyledItemDelegate):
         for name, background, foreground in tags:
             width = metrics.horizontalAdvance(name) + 14
             if x + width > rect.right() and x > rect.left():
-                painter.setPen(self._text_color(opt))
-                painter.drawText(QRect(x, rect.top(), rect.right() - x, rect.height()),
-                                 int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), "…")
+                painter.setPen(text_colour)
+                painter.drawText(QRect(x, rect.top(), rect.right() - x, rect.height()), _LEFT_MIDDLE, "…")
                 break
             chip = QRect(x, top, width, height)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(background))
             painter.drawRoundedRect(chip, height / 2, height / 2)
             painter.setPen(QPen(QColor(foreground)))
-            painter.drawText(chip, int(Qt.AlignmentFlag.AlignCenter), name)
+            painter.drawText(chip, _CENTER, name)
             x += width + 4
 
     def sizeHint(self, option, index) -> QSize:
@@ -272,7 +291,10 @@ class ExperimentTableView(QTableView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.setItemDelegate(CellDelegate(self))
+        # Plain cells go to Qt's own delegate: a Python paint() per cell costs more than
+        # the painting itself. Only the columns drawn by hand get CellDelegate.
+        self.setItemDelegate(QStyledItemDelegate(self))
+        self.cell_delegate = CellDelegate(self)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
         self.context_menu_handler: Callable[[QPoint, str], None] | None = None
         self.activate_handler: Callable[[str], None] | None = None
@@ -281,9 +303,18 @@ class ExperimentTableView(QTableView):
 
     def setModel(self, model) -> None:
         super().setModel(model)
+        for signal in (model.modelReset, model.columnsInserted, model.columnsRemoved):
+            signal.connect(self._assign_delegates)
+        self._assign_delegates()
         model.modelAboutToBeReset.connect(self._save_selection)
         model.modelReset.connect(self._restore_selection)
         self.selectionModel().currentRowChanged.connect(self._on_current_row)
+
+    def _assign_delegates(self, *_args) -> None:
+        specs = getattr(self.model(), "specs", [])
+        for column, spec in enumerate(specs):
+            painted = spec.kind in CellDelegate.PAINTED_KINDS
+            self.setItemDelegateForColumn(column, self.cell_delegate if painted else None)
 
     # ---- Ids -----------------------------------------------------------------------------
 
@@ -356,7 +387,7 @@ class ExperimentTableView(QTableView):
         top, bottom = self.visible_row_range()
         option = QStyleOptionViewItem()
         self.initViewItemOption(option)
-        delegate = self.itemDelegate()
+        delegate = self.cell_delegate  # its sizeHint knows every column kind
         width = 0
         model = self.model()
         for row in range(max(top, 0), bottom + 1):

@@ -52,6 +52,7 @@ def window(qtbot, db_url, populated):
     yield win
     win._stop_loader()
     win.refresh_timer.stop()
+    win._stop_fetcher(wait=True)
 
 
 def reopen(qtbot, win, db_url):
@@ -67,3 +68,31 @@ def reopen(qtbot, win, db_url):
     qtbot.waitExposed(new)
     new.auto_refresh_toggle.setChecked(False)
     return new
+
+
+def many_experiments(n: int, project: str = "big") -> list[str]:
+    """``n`` experiments in one transaction, each with metric val/loss and hyperparameter Args/seed.
+
+    Experiment i was updated at ``1000 + i`` (the last is the most recent); its loss is
+    ``i / 1000`` and its seed ``str(i % 7)``. Returns the ids in creation order.
+    """
+    from exptable_desktop.core.projects import get_or_create_project
+    from exptable_desktop.store.db import run_write
+    from exptable_desktop.store.schema import Experiment, HyperParam, MetricSummary
+
+    def work():
+        proj = get_or_create_project(project)
+        ids = [f"{i:032x}" for i in range(n)]
+        rows = [{"id": exp_id, "name": f"run-{i:05d}", "project": proj.id, "created": 1000.0,
+                 "last_update": 1000.0 + i, "status": st.COMPLETED, "user": "tester"} for i, exp_id in enumerate(ids)]
+        metrics = [{"experiment": exp_id, "metric": "val", "variant": "loss", "first": 0.0, "last": i / 1000,
+                    "min": 0.0, "max": 1.0, "total": 0.0, "finite_count": 1, "count": 1, "last_iteration": 1}
+                   for i, exp_id in enumerate(ids)]
+        params = [{"experiment": exp_id, "section": "Args", "name": "seed", "value": str(i % 7)}
+                  for i, exp_id in enumerate(ids)]
+        for start in range(0, n, 500):
+            Experiment.insert_many(rows[start:start + 500]).execute()
+            MetricSummary.insert_many(metrics[start:start + 500]).execute()
+            HyperParam.insert_many(params[start:start + 500]).execute()
+        return ids
+    return run_write(work)

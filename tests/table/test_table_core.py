@@ -112,3 +112,68 @@ def test_view_state_round_trip_drops_unknown_parts():
     assert back.order[:2] == ["name", "check"]
     assert filter_from_dict(TagFilter("all", frozenset({"x"})).to_dict()) == TagFilter("all", frozenset({"x"}))
     assert state_from_dict({"version": 99}, True).custom == []
+
+
+def test_tag_filters_agree_with_and_without_the_tag_bit_index(populated):
+    from exptable_desktop.core import tableview
+
+    filters = [TagFilter("any", frozenset({"best"}), frozenset({"resnet"})),
+               TagFilter("all", frozenset({"best"}), frozenset({"resnet"})),
+               TagFilter("any", frozenset({"sweep"}), no_tags=True),
+               TagFilter("all", frozenset({"nonexistent"}))]
+    fast = load_table(Scope(None, False))
+    assert fast._tag_bits_ok
+    answers = []
+    for flt in filters:
+        fast.set_filter("tags", flt)
+        answers.append(sorted(names(fast)))
+    # ANY: has "best" or lacks "resnet" -- everyone but e-failed (resnet only).
+    assert answers[0] == ["a-baseline", "b-resnet", "c-vit", "d-untagged", "f-draft", "g-sweep", "h-late", "z-nlp"]
+    assert answers[1] == ["c-vit", "h-late"]
+    assert answers[2] == ["d-untagged", "f-draft", "g-sweep", "z-nlp"]
+    assert answers[3] == []
+    counts = fast.distinct_tags()
+    original_bits = tableview.TAG_BITS
+    tableview.TAG_BITS = 2  # fewer bits than tags: the table falls back to the tag tuples
+    try:
+        slow = load_table(Scope(None, False))
+    finally:
+        tableview.TAG_BITS = original_bits
+    assert not slow._tag_bits_ok
+    for flt, expected in zip(filters, answers):
+        slow.set_filter("tags", flt)
+        assert sorted(names(slow)) == expected
+    assert slow.distinct_tags() == counts
+
+
+@pytest.mark.parametrize("sort", [[("last_update", True)], [("status", False)], [("name", True)],
+                                  [("last_iteration", False)], [("user", True), ("name", False)]])
+def test_refresh_merge_sort_gives_the_same_order_as_a_full_sort(sort):
+    import random
+
+    from exptable_desktop.core.tableview import ChangeSet, ExperimentTable
+    from exptable_desktop.store.bulk import BASE_FIELDS
+
+    rng = random.Random(5)
+
+    def row(i, t):
+        values = dict(id=f"e{i:04d}", name=rng.choice(["a", "b", "c", ""]) + str(rng.randrange(5)),
+                      type="training", status=rng.choice(["created", "completed", "failed", "in_progress"]),
+                      project=1, user=rng.choice(["ann", "bob", ""]), parent=None, started=None,
+                      last_update=rng.choice([t, 100.0, 200.0]), last_iteration=rng.choice([None, 1, 2, 3]),
+                      progress=None, description="", run_time=None, archived=False, created=1.0)
+        return tuple(values[f] for f in BASE_FIELDS)
+
+    table = ExperimentTable()
+    table.write_base_rows([row(i, float(i)) for i in range(400)])
+    table.recompute_mask()
+    table.set_sort(sort)
+    scope = Scope(None, False)
+    for tick in range(5):
+        changed = [row(rng.randrange(450), 1000.0 + tick) for _ in range(12)]
+        gone = [f"e{rng.randrange(400):04d}" for _ in range(3)]
+        table.apply_changes(ChangeSet(since=0, fetched_at=0, rows=changed, deleted=gone, tag_links=[],
+                                      tag_table={}, custom_values={}, parent_names={}, project_paths={}), scope)
+        merged = table.order.copy()
+        table.resort()
+        assert np.array_equal(merged, table.order)
