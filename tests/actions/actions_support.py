@@ -27,6 +27,8 @@ class StandInWindow(QMainWindow):
     sig_current_changed = Signal(str)
     sig_view_mode_changed = Signal(str)
     sig_archive_mode_changed = Signal(bool)
+    sig_refreshed = Signal()
+    sig_show_only_checked_changed = Signal(bool)
 
     def __init__(self, db_url: str, project: str | None = None):
         super().__init__()
@@ -137,6 +139,7 @@ class StandInWindow(QMainWindow):
         self.rows_by_id = {r["id"]: r for r in rows}
         self.order = [r["id"] for r in sorted(rows, key=lambda r: r["name"])]
         self._fill()
+        self.sig_refreshed.emit()
 
     def is_archive_mode(self):
         return self.archive
@@ -155,6 +158,13 @@ class StandInWindow(QMainWindow):
     def set_show_only_checked(self, on):
         self.only_checked = on
         self._fill()
+        self.sig_show_only_checked_changed.emit(on)
+
+    def is_show_only_checked(self):
+        return bool(getattr(self, "only_checked", False))
+
+    def check_column(self):
+        return 0
 
     # ---- helpers for tests ---------------------------------------------------------------
     def set_filter(self, text):

@@ -158,3 +158,33 @@ def test_ctrl_and_shift_clicks_on_the_real_table(real_window, qtbot):
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, rect.center())
     assert set(window.checked_ids()) == {order[0], order[2], order[4]}  # the box toggled once, by the table
     assert sorted(ids) == sorted(order)
+
+
+def test_show_only_selected_follows_the_table(real_window, qtbot):
+    ids = [make_experiment(f"e{i}") for i in range(5)]
+    window = real_window()
+    window.set_checked(ids[:2], True)
+    bar = window.action_controller.batch_bar
+    qtbot.waitUntil(bar.isVisible)
+    assert bar.show_only_button.isVisible()
+    bar.show_only_button.click()
+    assert window.is_show_only_checked()
+    assert sorted(window.visible_ids()) == sorted(ids[:2])
+    # A search cancels show-only in the table; the bar's button follows.
+    window.search_box.setText("e")
+    qtbot.waitUntil(lambda: not window.is_show_only_checked())
+    qtbot.waitUntil(lambda: not bar.show_only_button.isChecked())
+
+
+def test_batch_bar_recounts_after_a_refresh(real_window, qtbot):
+    from exptable_desktop.core import recording
+
+    exp_id = make_experiment("will run")
+    window = real_window()
+    window.set_checked([exp_id], True)
+    bar = window.action_controller.batch_bar
+    qtbot.waitUntil(lambda: bar.buttons["enqueue"].isEnabled())
+    # The script starts elsewhere; the next refresh tick must grey Enqueue out.
+    recording.set_status(exp_id, st.RUNNING)
+    window.refresh_now()
+    qtbot.waitUntil(lambda: not bar.buttons["enqueue"].isEnabled() and bar.buttons["abort"].isEnabled())

@@ -12,12 +12,6 @@ from exptable_desktop.ui.actions.selection import ClickChecking, HeaderOverlay, 
 __all__ = ["ActionController", "BatchActionBar", "SelectionControl", "install_actions"]
 
 
-def _check_column(window) -> int:
-    """The logical column of the row check boxes (the table model's "check" column), else the first."""
-    column_of = getattr(window.table_view.model(), "column_of", None)
-    return max(column_of("check"), 0) if column_of else 0
-
-
 def install_actions(window) -> ActionController:
     controller = ActionController(window)
     window.set_row_context_menu_handler(controller.show_context_menu)
@@ -30,7 +24,7 @@ def install_actions(window) -> ActionController:
 
     view = window.table_view
     controller.selection_control = SelectionControl(window)
-    controller.header_overlay = HeaderOverlay(controller.selection_control, view, lambda: _check_column(window))
+    controller.header_overlay = HeaderOverlay(controller.selection_control, view, window.check_column)
     controller.click_checking = ClickChecking(window, view)
     controller.shortcuts = install_shortcuts(controller, view, window)
 

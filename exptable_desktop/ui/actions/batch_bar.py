@@ -47,7 +47,6 @@ class BatchActionBar(QFrame):
         self.show_only_button.setCheckable(True)
         self.show_only_button.setToolTip("Show only the checked experiments in the table")
         self.show_only_button.toggled.connect(self._show_only_toggled)
-        self.show_only_button.setVisible(hasattr(self.window, "set_show_only_checked"))
         self._layout.addWidget(self.show_only_button)
         self._dynamic: list[QWidget] = []
         self._archive_mode: bool | None = None
@@ -58,6 +57,9 @@ class BatchActionBar(QFrame):
         self._timer.timeout.connect(self.update_state)
         self.window.sig_checked_changed.connect(self.schedule_update)
         self.window.sig_archive_mode_changed.connect(lambda _: self.schedule_update())
+        # Auto-refresh changes states under a selection; a search cancels show-only.
+        self.window.sig_refreshed.connect(self.schedule_update)
+        self.window.sig_show_only_checked_changed.connect(self._follow_show_only)
         controller.sig_action_done.connect(lambda _: self.schedule_update())
         self.hide()
         self.update_state()
@@ -127,5 +129,13 @@ class BatchActionBar(QFrame):
         self.controller.run(key, ids)
 
     def _show_only_toggled(self, on: bool) -> None:
-        self.window.set_show_only_checked(on)
+        if self.window.is_show_only_checked() != on:
+            self.window.set_show_only_checked(on)
         self.update_state()
+
+    def _follow_show_only(self, on: bool) -> None:
+        if self.show_only_button.isChecked() != on:
+            self.show_only_button.blockSignals(True)
+            self.show_only_button.setChecked(on)
+            self.show_only_button.blockSignals(False)
+        self.schedule_update()
