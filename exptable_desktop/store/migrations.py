@@ -6,6 +6,7 @@ time, each step in its own transaction. A newer one is refused untouched.
 """
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from pathlib import Path
@@ -65,23 +66,23 @@ def _set_version(version: int) -> None:
     SchemaVersion.create(version=version, migrated_at=time.time())
 
 
-def backup_sqlite(path: Path, version: int) -> Path:
+def backup_sqlite(db: SqliteDatabase, path: Path, version: int) -> Path:
+    """Copy the database beside itself. Call with no transaction open on ``db``.
+
+    Python's ``Connection.backup`` retries a busy source forever; a connection
+    that holds the write lock is such a source, which is why migration takes
+    the copy before it takes the lock.
+    """
     target = path.with_name(f"{path.name}.v{version}.bak")
     n = 1
     while target.exists():
         target = path.with_name(f"{path.name}.v{version}.{n}.bak")
         n += 1
-    # From a connection of its own: the caller holds the write lock, and SQLite
-    # refuses (forever, in Python's retry loop) to back up from a connection
-    # that is writing. A second connection reads the committed state, which
-    # is exactly the version being backed up.
-    source = sqlite3.connect(str(path))
     dest = sqlite3.connect(str(target))
     try:
-        source.backup(dest)
+        db.connection().backup(dest)
     finally:
         dest.close()
-        source.close()
     return target
 
 
@@ -90,6 +91,26 @@ def apply_steps(db: Database, from_version: int, to_version: int) -> None:
         with db.atomic():
             STEPS[version](db)
             _set_version(version)
+
+
+@contextlib.contextmanager
+def _migration_file_lock(path: Path):
+    """Serialise migrations of one SQLite file across processes, backup included.
+
+    The backup cannot be taken under SQLite's own write lock (see
+    ``backup_sqlite``), so a lock file beside the database guards both steps.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: at worst two processes each leave a backup
+        yield
+        return
+    with open(path.with_name(path.name + ".migrate-lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ensure_schema(db: Database, sqlite_file: Path | None, *, migrate: bool = True) -> int:
@@ -104,13 +125,19 @@ def ensure_schema(db: Database, sqlite_file: Path | None, *, migrate: bool = Tru
         if version is None:
             raise StoreError("database has no ExpTable schema yet; open it with migration allowed")
         raise StoreError(f"database schema version {version} needs migrating to {CURRENT_VERSION}")
-    # Several processes may open a new or old database at the same moment; the
-    # first to take the write lock creates or migrates it, the others find it
-    # done. The backup is taken under the same lock, so there is exactly one.
-    if isinstance(db, SqliteDatabase):
-        lock = db.atomic("IMMEDIATE")
-    else:
-        lock = db.atomic()
+    if version is not None and sqlite_file is not None and isinstance(db, SqliteDatabase):
+        with _migration_file_lock(sqlite_file):
+            version = read_version(db)  # another process may have migrated it meanwhile
+            if version is not None and version < CURRENT_VERSION:
+                backup_sqlite(db, sqlite_file, version)
+                with db.atomic("IMMEDIATE"):
+                    apply_steps(db, version, CURRENT_VERSION)
+            elif version is not None and version > CURRENT_VERSION:
+                raise StoreError(newer_message(version))
+        return CURRENT_VERSION
+    # A new database, or PostgreSQL: the first process to take the lock creates
+    # or migrates it, the others find it done.
+    lock = db.atomic("IMMEDIATE") if isinstance(db, SqliteDatabase) else db.atomic()
     with lock:
         if isinstance(db, PostgresqlDatabase):
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_MIGRATION_LOCK,))
@@ -125,8 +152,6 @@ def ensure_schema(db: Database, sqlite_file: Path | None, *, migrate: bool = Tru
             return CURRENT_VERSION
         if version > CURRENT_VERSION:  # another process upgraded it in between
             raise StoreError(newer_message(version))
-        if sqlite_file is not None and isinstance(db, SqliteDatabase):
-            backup_sqlite(sqlite_file, version)
         apply_steps(db, version, CURRENT_VERSION)
     return CURRENT_VERSION
 
