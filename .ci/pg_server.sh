@@ -3,7 +3,16 @@
 #   source .ci/pg_server.sh start   -> exports EXPTABLE_TEST_PG_URL and PG_TMP
 #   .ci/pg_server.sh stop DIR
 set -u
-PG_PORT="${PG_PORT:-55432}"
+PG_PORT="${PG_PORT:-}"
+
+# The first port from 55432 that nothing listens on (a developer's server may hold 55432).
+pg_free_port() {
+    local port
+    for port in $(seq 55432 55532); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
+    done
+    return 1
+}
 
 pg_bin_dir() {
     local d
@@ -23,6 +32,7 @@ pg_install() {
 pg_start() {
     pg_install
     local bin; bin="$(pg_bin_dir)" || { echo "PostgreSQL not available" >&2; return 1; }
+    [ -n "$PG_PORT" ] || PG_PORT="$(pg_free_port)" || { echo "no free port for PostgreSQL" >&2; return 1; }
     PG_TMP="$(mktemp -d /tmp/exptable-pg.XXXXXX)"
     local runas=()
     if [ "$(id -u)" = "0" ]; then
