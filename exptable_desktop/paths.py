@@ -21,7 +21,11 @@ def resources_root() -> Path:
     frozen_root = getattr(sys, "_MEIPASS", None)
     if frozen_root:
         return Path(frozen_root) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+    package = Path(__file__).resolve().parent
+    installed = package / "resources"  # a wheel maps resources/ into the package
+    if installed.is_dir():
+        return installed
+    return package.parent / "resources"  # the source tree, editable installs included
 
 
 def resource_path(*parts: str) -> Path:

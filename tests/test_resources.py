@@ -113,3 +113,14 @@ def test_an_installed_package_carries_its_resources(tmp_path):
     missing = [p.relative_to(RESOURCES).as_posix() for p in RESOURCES.rglob("*") if p.is_file()
                and not any(n.endswith("/resources/" + p.relative_to(RESOURCES).as_posix()) for n in names)]
     assert not missing, f"the wheel lacks {len(missing)} resource files, e.g. {missing[:3]}"
+
+
+def test_every_subpackage_is_listed_for_the_wheel():
+    """pyproject lists packages by hand (resources/ is mapped in); a new one must not be left out."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(root).parts)
+               for p in (root / "exptable_desktop").rglob("__init__.py")}
+    assert on_disk <= listed, f"add to [tool.setuptools] packages: {sorted(on_disk - listed)}"
