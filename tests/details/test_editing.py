@@ -13,7 +13,8 @@ from exptable_desktop.ui.details import DetailsPanel
 
 
 @pytest.fixture
-def panel(qtbot):
+def panel(db, qtbot):
+    # After ``db``: the panel reads preferences from the database when it is built.
     widget = DetailsPanel()
     qtbot.addWidget(widget)
     widget.resize(1000, 760)
