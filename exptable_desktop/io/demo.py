@@ -857,12 +857,20 @@ def _console_lines(plan: _Plan, i: int) -> list[tuple[str, str]]:
         lines.append(("warning", "UserWarning: CUDA is not available; training on CPU will be slow"))
     epochs = int(plan.param("epochs", i))
     done = max(1, int(epochs * plan.fraction[i]))
-    for epoch in range(done):
-        t = (epoch + 1) / epochs
-        loss = float(plan.curve("loss/train", i, np.array([t]))[0]) if "loss/train" in plan.metric_keys(i) else 0.0
-        for batch in range(0, 5):
-            lines.append(("info", f"epoch {epoch + 1}/{epochs} batch {batch * 200}/1000 loss={loss * (1.02 - 0.01 * batch):.4f}"))
-        lines.append(("info", f"epoch {epoch + 1} done: val_loss={loss * 1.1:.4f}"))
+    keys = plan.metric_keys(i)
+    if "loss/train" in keys:
+        for epoch in range(done):
+            loss = float(plan.curve("loss/train", i, np.array([(epoch + 1) / epochs]))[0])
+            for batch in range(0, 5):
+                lines.append(("info", f"epoch {epoch + 1}/{epochs} batch {batch * 200}/1000 "
+                                      f"loss={loss * (1.02 - 0.01 * batch):.4f}"))
+            lines.append(("info", f"epoch {epoch + 1} done: val_loss={loss * 1.1:.4f}"))
+    elif keys:
+        # Evaluation, inference and data jobs log their own first metric, not a training loss.
+        key = keys[0]
+        for step in range(done):
+            value = float(plan.curve(key, i, np.array([(step + 1) / epochs]))[0])
+            lines.append(("info", f"step {step + 1}/{epochs}: {key.replace('/', '.')}={value:.4g}"))
     if status == st.FAILED:
         lines += [("error", "Traceback (most recent call last):"),
                   ("error", '  File "train.py", line 142, in <module>'),

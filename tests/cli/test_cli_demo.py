@@ -265,3 +265,25 @@ def test_demo_on_both_backends(db):
     assert stats.metric_summaries == MetricSummary.select().count()
     assert {s for (s,) in Experiment.select(Experiment.status).distinct().tuples()} == set(st.ALL_STATUSES)
     assert Experiment.select().where(Experiment.parent.is_null(False)).exists()
+
+
+def test_console_reports_the_experiments_own_metric(demo):
+    """A training loss line carries the curve's value; other jobs log their own metric, never a zero loss."""
+    import re
+
+    from exptable_desktop.core.recording import read_console
+
+    seen_loss = seen_other = 0
+    for (exp_id,) in ConsoleChunk.select(ConsoleChunk.experiment).distinct().tuples():
+        metrics = {m for (m,) in MetricSummary.select(MetricSummary.metric)
+                   .where(MetricSummary.experiment == exp_id).tuples()}
+        for _, text in read_console(exp_id):
+            loss = re.search(r" loss=([0-9.]+)", text)
+            if loss:
+                assert "loss" in metrics and float(loss.group(1)) > 0, text
+                seen_loss += 1
+            step = re.match(r"step \d+/\d+: (\w+)\.", text)
+            if step:
+                assert step.group(1) in metrics, text
+                seen_other += 1
+    assert seen_loss and seen_other
