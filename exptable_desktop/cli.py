@@ -99,9 +99,11 @@ def _resolve_ids(ids: Sequence[str]) -> list[str]:
 
     out = []
     for exp_id in ids:
-        if len(exp_id) < 32 and len(exp_id) >= 6 and not Experiment.select().where(Experiment.id == exp_id).exists():
+        if 6 <= len(exp_id) < 32 and not Experiment.select().where(Experiment.id == exp_id).exists():
             matches = [row.id for row in Experiment.select(Experiment.id)
                        .where(Experiment.id.startswith(exp_id)).limit(2)]
+            if len(matches) > 1:
+                raise CliError(f"id prefix {exp_id} matches several experiments; give more characters")
             if len(matches) == 1:
                 exp_id = matches[0]
         out.append(exp_id)
@@ -210,7 +212,7 @@ def cmd_show(args) -> int:
     from exptable_desktop.core.queries import experiment_detail
 
     _open(args, create=False)
-    detail = experiment_detail(args.id)
+    detail = experiment_detail(_resolve_ids([args.id])[0])
     if args.json:
         json.dump(detail, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -317,8 +319,11 @@ def _format_detail(d: dict, st) -> str:
         add("")
         add("RUNTIME")
         for key, value in sorted(d["runtime"].items()):
-            if not key.startswith("_"):
-                add(f"  {key}: {value if not isinstance(value, (dict, list)) else json.dumps(value)}")
+            if key.startswith("_"):
+                continue
+            if key == "started" and isinstance(value, (int, float)):
+                value = _when(value)
+            add(f"  {key}: {value if not isinstance(value, (dict, list)) else json.dumps(value)}")
     return "\n".join(out)
 
 
@@ -438,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--name", help='name of the clone (default "Clone Of <name>")')
     p.add_argument("--project", help="project path for the clone (created if missing)")
-    p.add_argument("--parent", action="store_true", help="make the original the clone's parent")
+    p.add_argument("--parent", action="store_true", help="set a parent on the clone: the original's parent, or the original itself if it has none")
     p.set_defaults(func=cmd_clone)
 
     p = sub.add_parser("move", parents=[common], help="move experiments to another project")

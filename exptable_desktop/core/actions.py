@@ -51,7 +51,8 @@ VERBS = {
     "abort": "aborted", "abort_children": "aborted", "publish": "published",
     "archive": "archived", "restore": "restored", "delete": "deleted", "clone": "cloned",
     "move": "moved", "add_tags": "tagged", "remove_tags": "untagged", "rename": "renamed",
-    "set_description": "updated",
+    "set_description": "updated", "edit_execution": "edited", "edit_hyperparams": "edited",
+    "edit_configuration": "edited",
 }
 
 

@@ -129,11 +129,19 @@ def record_batch(experiment_id: str, *, scalars: Iterable[tuple] | dict | None =
                  plots: Sequence[Mapping[str, Any]] | None = None,
                  debug_samples: Sequence[Mapping[str, Any]] | None = None,
                  artifacts: Sequence[Mapping[str, Any]] | None = None,
-                 progress: int | None = None, heartbeat: bool = True) -> dict:
-    """Write one batch of outputs in one transaction; returns what the experiment's row now says."""
+                 progress: int | None = None, heartbeat: bool = True, live: bool = False) -> dict:
+    """Write one batch of outputs in one transaction; returns what the experiment's row now says.
+
+    ``live``: the batch comes from the running script itself (the SDK). Its
+    experiment may have been reset or re-queued under it; then the batch is
+    refused, so the new Draft does not fill with the old run's results.
+    """
     def work():
         now = time.time()
         exp = _writable(experiment_id)
+        if live and exp.status in (st.DRAFT, st.PENDING):
+            raise ReadOnlyError(f"Experiment is {st.status_label(exp.status)}: it was reset or enqueued, "
+                                "so this run's results are no longer recorded")
         n_points = append_scalars(experiment_id, scalars, now=now) if scalars else 0
         n_lines = _append_console(experiment_id, console) if console else 0
         if single_values:
@@ -195,6 +203,15 @@ def set_status(experiment_id: str, status: str, *, reason: str = "", message: st
         if exp is None:
             raise UnknownExperiment(experiment_id)
         if exp.status == status:
+            # Already there (e.g. Archive aborted the run and left "stopping"): the
+            # process's own word on how it ended replaces the request.
+            changes = {}
+            if message != exp.status_message:
+                changes["status_message"] = message
+            if reason and reason != exp.status_reason:
+                changes["status_reason"] = reason
+            if changes:
+                Experiment.update(last_update=time.time(), **changes).where(Experiment.id == experiment_id).execute()
             return True
         if not force and not st.can_transition(exp.status, status):
             return False

@@ -76,6 +76,7 @@ class Reporter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.abort_seen = False
+        self.gone_reason = ""
         self._failing = False  # warn once per outage, not once per flush
         self.gone = False  # the experiment was deleted or made read-only under us
         self.last_flush = 0.0
@@ -125,6 +126,10 @@ class Reporter:
                         self._on_abort(result.get("status_message") or "aborted")
                     return
                 if self.gone:
+                    # Deleted, reset or re-queued from the app: this run has no
+                    # experiment to report to any more, so it stops like an abort.
+                    if self._on_abort is not None:
+                        self._on_abort(self.gone_reason)
                     return
 
     @staticmethod
@@ -161,9 +166,10 @@ class Reporter:
                 result = recording.record_batch(
                     self.experiment_id, scalars=group_scalars(flat) or None, console=console or None,
                     single_values=singles or None, plots=plots or None, debug_samples=samples or None,
-                    progress=progress)
+                    progress=progress, live=True)
             except (recording.UnknownExperiment, recording.ReadOnlyError) as exc:
                 self.gone = True
+                self.gone_reason = str(exc)
                 self._warn(f"exptable: stopped recording: {exc}")
                 return None
             except Exception as exc:

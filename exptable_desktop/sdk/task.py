@@ -322,7 +322,10 @@ class Task:
     def _on_abort(self, message: str) -> None:
         """Called by the writer thread when the app aborted this experiment."""
         self._abort_reason = "aborted from ExpTable"
-        self._warn("exptable: experiment aborted from ExpTable; stopping")
+        if message in ("stopping", "aborted"):
+            self._warn("exptable: experiment aborted from ExpTable; stopping")
+        else:
+            self._warn(f"exptable: {message}; stopping")
         if os.name == "posix":
             os.kill(os.getpid(), signal.SIGINT)
         else:
@@ -552,7 +555,8 @@ class Task:
 
     def set_parameter(self, name: str, value: Any, description: str | None = None,
                       value_type: Any = None) -> None:
-        section, _, key = name.rpartition("/") if "/" in name else (GENERAL_SECTION, "", name)
+        # "Section/a/b": the section is the first part, as in set_parameters and connect.
+        section, _, key = name.partition("/") if "/" in name else (GENERAL_SECTION, "", name)
         kind = value_type.__name__ if isinstance(value_type, type) else (value_type or type_name(value))
         recording.record_parameters(self.id, section, {key: {"value": to_text(value), "type": kind,
                                                               "description": description or ""}})

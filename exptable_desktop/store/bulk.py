@@ -1,8 +1,8 @@
-"""Bulk reads for the experiments table: whole columns in one query each.
+"""Bulk reads for the experiments table: whole columns, never one cell.
 
 The table never asks the database about one cell. It loads the base columns
-of every experiment in scope in one query, tags in one more, and each custom
-(metric or hyperparameter) column in one query; a refresh asks only for rows
+of every experiment in scope in one query, tags in one more, and its custom
+columns in one statement per kind (metrics, hyperparameters); a refresh asks only for rows
 whose ``last_update`` moved since the previous tick, plus deletion tombstones.
 
 Also here: the per-user saved table layouts (SavedView) and preferences.
@@ -14,7 +14,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
-from peewee import SqliteDatabase, fn
+from functools import reduce
+from operator import add
+
+from peewee import SQL, SqliteDatabase, fn
 
 from exptable_desktop.store.db import run_write
 from exptable_desktop.store.schema import (
@@ -180,21 +183,32 @@ def _in_scope(query, model, scope: Scope, whole_db: bool):
     return query.join(Experiment, on=(model.experiment == Experiment.id)).where(scope.where())
 
 
-def load_metric_column(scope: Scope, metric: str, variant: str, field: str, *,
-                       whole_db: bool = False) -> list[tuple[str, float | None]]:
-    """(experiment id, value); with ``whole_db`` also rows outside ``scope`` (the caller drops them)."""
-    if field not in METRIC_FIELDS:
-        raise ValueError(f"unknown metric field {field!r}; expected one of {', '.join(METRIC_FIELDS)}")
-    query = (MetricSummary.select(MetricSummary.experiment, getattr(MetricSummary, field))
-             .where((MetricSummary.metric == metric) & (MetricSummary.variant == variant)))
-    return _fetch(_in_scope(query, MetricSummary, scope, whole_db))
+def load_metric_columns(scope: Scope, sources: Sequence[tuple[str, str, str]], *,
+                        whole_db: bool = False) -> list[tuple[str, float | None, int]]:
+    """Several metric columns in one statement: (experiment id, value, index into ``sources``).
+
+    ``sources`` are (metric, variant, field). A UNION ALL of one indexed read per column:
+    ``(metric, variant) IN (...)`` would scan the whole table instead of using the index.
+    """
+    parts = []
+    for index, (metric, variant, field) in enumerate(sources):
+        if field not in METRIC_FIELDS:
+            raise ValueError(f"unknown metric field {field!r}; expected one of {', '.join(METRIC_FIELDS)}")
+        query = (MetricSummary.select(MetricSummary.experiment, getattr(MetricSummary, field), SQL(str(index)))
+                 .where((MetricSummary.metric == metric) & (MetricSummary.variant == variant)))
+        parts.append(_in_scope(query, MetricSummary, scope, whole_db))
+    return _fetch(reduce(add, parts)) if parts else []
 
 
-def load_hyperparam_column(scope: Scope, section: str, name: str, *,
-                           whole_db: bool = False) -> list[tuple[str, str]]:
-    query = (HyperParam.select(HyperParam.experiment, HyperParam.value)
-             .where((HyperParam.section == section) & (HyperParam.name == name)))
-    return _fetch(_in_scope(query, HyperParam, scope, whole_db))
+def load_hyperparam_columns(scope: Scope, sources: Sequence[tuple[str, str]], *,
+                            whole_db: bool = False) -> list[tuple[str, str, int]]:
+    """Several hyperparameter columns in one statement: (experiment id, value, index into ``sources``)."""
+    parts = []
+    for index, (section, name) in enumerate(sources):
+        query = (HyperParam.select(HyperParam.experiment, HyperParam.value, SQL(str(index)))
+                 .where((HyperParam.section == section) & (HyperParam.name == name)))
+        parts.append(_in_scope(query, HyperParam, scope, whole_db))
+    return _fetch(reduce(add, parts)) if parts else []
 
 
 def metric_rows_for(ids: Sequence[str], metrics: Iterable[str]) -> list[tuple[str, str, str, Any, Any, Any]]:

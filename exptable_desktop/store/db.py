@@ -121,15 +121,19 @@ def _refuse_newer_sqlite_file(path: Path, url: str) -> None:
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            has_version = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
-            version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] if has_version else None
+            tables = {name for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")}
+            version = (conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+                       if "schema_version" in tables else None)
         finally:
             conn.close()
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open database {url_for_display(url)}: {first_line(exc)}") from exc
     if version is not None and version > migrations.CURRENT_VERSION:
         raise StoreError(migrations.newer_message(version))
+    if version is None and tables:
+        # Someone else's database: creating our tables in it would change a file we don't own.
+        raise StoreError(f"{path} is not an ExpTable database (it holds other tables); refusing to change it")
 
 
 def current_url() -> str:

@@ -145,8 +145,9 @@ def ensure_schema(db: Database, sqlite_file: Path | None, *, migrate: bool = Tru
         if version == CURRENT_VERSION:
             return version
         if version is None:
-            if db.table_exists("experiment"):
-                raise StoreError("database has ExpTable tables but no schema version; refusing to guess")
+            if db.get_tables():
+                raise StoreError("database holds tables but no ExpTable schema version; "
+                                 "refusing to change a database that is not ExpTable's")
             db.create_tables(ALL_MODELS, safe=True)
             _set_version(CURRENT_VERSION)
             return CURRENT_VERSION

@@ -149,6 +149,38 @@ def test_unreadable_database(tmp_path):
     assert path.read_text().startswith("these are my notes")
 
 
+def test_another_programs_sqlite_file_is_refused_untouched(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    assert_one_line_error(run_cli("ls", "--db", f"sqlite:///{path}"), "not an ExpTable database")
+    assert path.read_bytes() == before
+
+
+def test_ambiguous_id_prefix_says_so(tmp_path):
+    import time
+
+    from exptable_desktop.store import close_database, open_database
+    from exptable_desktop.store.schema import Experiment, Project
+
+    url = f"sqlite:///{tmp_path / 'ids.db'}"
+    open_database(url)
+    try:
+        project = Project.create(name="p", created=time.time())
+        for suffix in ("01", "02"):
+            Experiment.create(id="abcdef" + suffix * 13, name=f"run {suffix}", project=project,
+                              created=time.time(), last_update=time.time())
+    finally:
+        close_database()
+    assert_one_line_error(run_cli("show", "abcdef", "--db", url), "matches several experiments")
+    assert run_cli("show", "abcdef01", "--db", url).returncode == 0
+
+
 def test_newer_database_is_refused_untouched(demo_copy):
     path = Path(demo_copy[len("sqlite:///"):])
     conn = sqlite3.connect(path)

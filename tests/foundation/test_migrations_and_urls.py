@@ -125,13 +125,34 @@ def test_newer_database_is_refused_untouched(db_url, tmp_path):
 
 
 @pytest.mark.both_backends
-def test_tables_without_a_version_are_refused(db_url):
-    db = make_database(db_url)
-    db.connect()
-    db.execute_sql("CREATE TABLE experiment (id VARCHAR(32) PRIMARY KEY)")
-    db.close()
-    with pytest.raises(StoreError, match="no schema version"):
+@pytest.mark.parametrize("table", ["experiment", "notes"])
+def test_someone_elses_database_is_refused_and_left_alone(db_url, table):
+    import sqlite3
+
+    from exptable_desktop.store.db import sqlite_path
+
+    path = sqlite_path(db_url)
+    if path is not None:  # made without our pragmas, as another program would
+        conn = sqlite3.connect(path)
+        conn.execute(f"CREATE TABLE {table} (id VARCHAR(32) PRIMARY KEY)")
+        conn.commit()
+        conn.close()
+        before = path.read_bytes()
+    else:
+        db = make_database(db_url)
+        db.connect()
+        db.execute_sql(f"CREATE TABLE {table} (id VARCHAR(32) PRIMARY KEY)")
+        db.close()
+    with pytest.raises(StoreError, match="not (an )?ExpTable"):
         open_database(db_url)
+    if path is not None:
+        assert path.read_bytes() == before
+        assert not path.with_name(path.name + "-wal").exists()
+    else:
+        db = make_database(db_url)
+        db.connect()
+        assert db.get_tables() == [table]
+        db.close()
 
 
 @pytest.mark.parametrize("url,fragment", [

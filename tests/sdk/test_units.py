@@ -166,3 +166,19 @@ def test_a_report_landing_in_the_list_just_swapped_out_is_written_next_flush(db)
     assert read_series(exp_id, "m", "v").iterations.tolist() == [0, 1, 2]
     reporter.flush()
     assert read_series(exp_id, "m", "v").iterations.tolist() == [0, 1, 2]
+
+
+def test_set_parameter_takes_the_section_from_the_first_part(db):
+    """"General/opt/beta" is parameter "opt/beta" of section General, as connect() and set_parameters() file it."""
+    from exptable_desktop.core import recording
+    from exptable_desktop.core import states as st
+    from exptable_desktop.sdk.task import Task
+    from exptable_desktop.store.schema import HyperParam
+
+    exp_id = recording.create_experiment("units", "params", status=st.RUNNING)
+    task = Task.__new__(Task)
+    task.id = exp_id
+    task.set_parameter("General/opt/beta", 0.2)
+    task.set_parameters({"General/opt/gamma": 0.3})
+    rows = set(HyperParam.select(HyperParam.section, HyperParam.name).where(HyperParam.experiment == exp_id).tuples())
+    assert rows == {("General", "opt/beta"), ("General", "opt/gamma")}
