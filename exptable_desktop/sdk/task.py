@@ -4,6 +4,9 @@ Names and arguments follow the reference SDK so a script ports by changing
 its import. Life cycle: Running from ``Task.init``; Completed at normal exit;
 Failed on an uncaught exception or a non-zero ``sys.exit``; Aborted on
 Ctrl-C, SIGTERM or the app's Abort (seen by the writer within one flush).
+A bare ``raise SystemExit(n)`` reaches neither ``sys.exit`` nor the exception
+hook, and Python tells an exit handler no exit status, so such a run is
+recorded as Completed (the reference SDK behaves the same way).
 """
 from __future__ import annotations
 
