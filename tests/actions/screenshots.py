@@ -1,4 +1,4 @@
-"""Make docs/screenshots/actions_menu.png and actions_bar.png (offscreen).
+"""Make docs/screenshots/actions_menu.png, actions_bar.png and actions_bar_narrow.png (offscreen).
 
     QT_QPA_PLATFORM=offscreen python3 tests/actions/screenshots.py
 
@@ -32,11 +32,12 @@ def populate() -> None:
 
 
 def main() -> int:
-    from PySide6.QtCore import QPoint
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QPainter
     from PySide6.QtWidgets import QApplication
 
     from exptable_desktop.store import open_database
+    from exptable_desktop.ui.roles import ColumnKeyRole
     app = QApplication.instance() or QApplication([])
     folder = Path(tempfile.mkdtemp())
     os.environ["EXPTABLE_FILES"] = str(folder / "files")
@@ -68,11 +69,24 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(OUT / "actions_bar.png"))
 
-    # The menu over the window, where a right-click on the row would open it.
+    # Narrow: the entries that do not fit are in the bar's ">>" menu.
+    window.resize(1000, 600)
+    for _ in range(5):
+        app.processEvents()
+    window.grab().save(str(OUT / "actions_bar_narrow.png"))
+    window.resize(1180, 600)
+    for _ in range(5):
+        app.processEvents()
+
+    # The menu of the hovered row's "⋮" button, over the window where it pops up.
     controller = window.action_controller
     view = window.table_view
     row = window.visible_ids().index(rows["resnet50 augment"])
-    cell = view.visualRect(view.model().index(row, 2)).center() + QPoint(40, 0)
+    name_column = next(c for c in range(view.model().columnCount())
+                       if view.model().headerData(c, Qt.Orientation.Horizontal, ColumnKeyRole) == "name")
+    controller.row_menu.follow(view.visualRect(view.model().index(row, name_column)).center())
+    button = controller.row_menu.button
+    cell = button.geometry().bottomLeft()
     menu = controller.show_context_menu(view.viewport().mapToGlobal(cell), rows["resnet50 augment"])
     app.processEvents()
     shot = window.grab()
@@ -81,7 +95,7 @@ def main() -> int:
     painter.end()
     shot.save(str(OUT / "actions_menu.png"))
     menu.close()
-    print(OUT / "actions_bar.png", OUT / "actions_menu.png")
+    print(OUT / "actions_bar.png", OUT / "actions_bar_narrow.png", OUT / "actions_menu.png")
     return 0
 
 

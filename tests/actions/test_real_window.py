@@ -188,3 +188,76 @@ def test_batch_bar_recounts_after_a_refresh(real_window, qtbot):
     recording.set_status(exp_id, st.RUNNING)
     window.refresh_now()
     qtbot.waitUntil(lambda: not bar.buttons["enqueue"].isEnabled() and bar.buttons["abort"].isEnabled())
+
+
+def test_batch_bar_never_widens_the_window(real_window, qtbot, answers):
+    ids = [make_experiment(f"e{i}") for i in range(3)]
+    window = real_window()
+    # What the window needs without the bar (its top bar, the projects dock).
+    needed = window.minimumSizeHint().width()
+    window.set_checked(ids, True)
+    bar = window.action_controller.batch_bar
+    qtbot.waitUntil(bar.isVisible)
+    window.resize(1000, 700)
+    qtbot.waitUntil(lambda: window.width() <= max(1000, needed))
+    assert window.minimumSizeHint().width() == needed
+
+    # Every entry stays reachable: a button in view, or an entry of the ">>" menu.
+    qtbot.waitUntil(lambda: bar.overflowed_keys() != [])
+    overflowed = bar.overflowed_keys()
+    for key, button in bar.buttons.items():
+        assert button.isVisible() or key in overflowed, key
+    assert overflowed[-1] == "move"  # the bar's last entry goes first
+    assert bar.buttons["compare"].isVisible()
+    menu_entry = next(a for a in bar.overflow_menu().actions() if a is bar.actions_by_key["move"])
+    assert menu_entry.isEnabled()
+    menu_entry.trigger()
+    assert answers.named("ask_project")
+    assert window.status_message.label.text().endswith("to moved/here")
+
+    # Wide again: all the buttons come back into view.
+    window.resize(1800, 700)
+    qtbot.waitUntil(lambda: bar.overflowed_keys() == [] and all(b.isVisible() for b in bar.buttons.values()))
+    window.clear_checked()
+    qtbot.waitUntil(lambda: not bar.isVisible())
+    window.resize(1000, 700)
+    qtbot.waitUntil(lambda: window.width() <= max(1000, needed))
+
+
+def test_row_menu_button_opens_the_rows_menu(real_window, qtbot):
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    draft = make_experiment("a draft")
+    running = make_experiment("a running one", st.RUNNING)
+    window = real_window()
+    view = window.table_view
+    row_menu = window.action_controller.row_menu
+    assert row_menu.button.isHidden()
+    name_cell = view.visualRect(view.model().index(view.model().row_of_id(running), view.model().column_of("name")))
+    hover = QPointF(name_cell.center())
+    move = QMouseEvent(QEvent.Type.MouseMove, hover, view.viewport().mapToGlobal(hover), Qt.MouseButton.NoButton,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(view.viewport(), move)
+    button = row_menu.button
+    assert button.isVisible() and name_cell.contains(button.geometry())
+    assert button.geometry().right() >= name_cell.right() - 2 * button.width()  # at the cell's right end
+
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    menu = window.action_controller.last_menu
+    labels = {a.objectName(): (a.text(), a.isEnabled()) for a in menu.actions() if a.objectName()}
+    assert labels["action_abort"] == ("Abort (1)", True)  # the hovered row alone: it is not checked
+    assert labels["action_enqueue"] == ("Enqueue (0)", False)
+    assert window.current_experiment_id() == running
+    menu.close()
+
+    window.set_checked([draft, running], True)  # a checked row's button acts on every checked row
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    menu = window.action_controller.last_menu
+    labels = {a.objectName(): a.text() for a in menu.actions() if a.objectName()}
+    assert labels["action_archive"] == "Archive (2)"
+    menu.close()
+
+    view.verticalScrollBar().valueChanged.emit(1)
+    assert button.isHidden()

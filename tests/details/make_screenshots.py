@@ -4,7 +4,7 @@
 
 A temporary database gets a dozen experiments in various states plus one run
 recorded by a real script through the SDK; the main window shows that run in Details mode, one
-PNG per tab, then full screen.
+PNG per tab, then full screen, then Details mode at laptop size.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ sys.path.insert(0, str(HERE))
 from details_helpers import RICH_SCRIPT, write_repo_script  # noqa: E402
 
 SIZE = (1500, 900)
+NARROW_SIZE = (1100, 700)
 
 
 def add_neighbours() -> None:
@@ -103,6 +104,9 @@ def main() -> int:
         panel.select_tab("INFO")
         settle()
         window.grab().save(str(out_dir / "details_mode.png"))
+        window.resize(*NARROW_SIZE)  # a laptop-sized window: the list and the header must still fit
+        settle()
+        window.grab().save(str(out_dir / "details_narrow.png"))
         window.close()
         close_database()
     print(f"screenshots in {out_dir}")

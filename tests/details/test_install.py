@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QTabWidget
 
 from exptable_desktop.core import actions, recording
 from exptable_desktop.ui.details import install_details
@@ -33,24 +32,33 @@ def window(qtbot, db_url, experiments):
     return open_window(qtbot, db_url, len(experiments))
 
 
-def test_details_mode_shows_the_dock_with_list_and_panel(window, qtbot, experiments):
+def test_details_mode_takes_the_tables_place_under_the_top_bar(window, qtbot, experiments):
     controller = install_details(window)
     panel = controller.panel
-    assert window.details_dock.widget() is controller.splitter
-    assert window.details_dock.isHidden()
+    assert controller.splitter.isHidden() and window.details_dock.isHidden()
     window.select_experiment(experiments[2])
     window.set_view_mode("details")
-    assert window.details_dock.isVisible() and window.centralWidget().isHidden()
     assert panel.experiment_id == experiments[2]
-    # The details take the room of the table, not the projects tree.
-    qtbot.waitUntil(lambda: window.details_dock.width() > window.width() * 0.7, timeout=2000)
-    assert controller.card_list.isVisible()
+    # Only the table is hidden: the top bar and the bottom strip (batch bar) stay.
+    assert window.table_view.isHidden() and controller.splitter.isVisible()
+    for widget in (window.search_box, window.archive_toggle, window.auto_refresh_toggle, window.columns_button,
+                   *window.view_mode_buttons.values()):
+        assert widget.isVisible(), widget.objectName()
+    window.set_checked(experiments[:2], True)
+    bar = window.action_controller.batch_bar
+    qtbot.waitUntil(bar.isVisible)
+    assert bar.mapTo(window, bar.rect().topLeft()).y() > panel.mapTo(window, panel.rect().bottomLeft()).y()
+    assert controller.card_list.isVisible() and window.details_dock.isHidden()
     assert controller.cards_model.ids() == window.visible_ids()
     card = controller.cards_model.index(controller.cards_model.row_of(experiments[1])).data(ROLE_INFO)
     assert card["name"] == "run 1" and card["tags"] == ["nightly"] and card["last_update"] is not None
     assert controller.card_list.currentIndex().row() == controller.cards_model.row_of(experiments[2])
+    window.search_box.setText("run 1")  # the top bar's search narrows the list
+    qtbot.waitUntil(lambda: controller.cards_model.ids() == [experiments[1]], timeout=5000)
+    window.search_box.setText("")
+    qtbot.waitUntil(lambda: controller.cards_model.ids() == window.visible_ids(), timeout=5000)
     window.set_view_mode("table")
-    assert window.details_dock.isHidden() and window.centralWidget().isVisible()
+    assert window.table_view.isVisible() and controller.splitter.isHidden()
 
 
 def test_selection_reaches_the_panel_debounced(window, qtbot, experiments):
@@ -78,21 +86,32 @@ def test_activate_opens_details_and_cards_select_rows(window, qtbot, experiments
     qtbot.waitUntil(lambda: controller.panel.experiment_id == experiments[0], timeout=3000)
 
 
-def test_full_screen_hides_the_list_puts_tabs_left_and_returns(window, qtbot, experiments):
+def test_full_screen_hides_the_list_and_projects_lists_tabs_left_and_returns(window, qtbot, experiments):
     controller = install_details(window)
     window.table_view.activate_handler(experiments[0])
+    projects = window.projects_dock
+    assert projects.isVisible()
     controller.panel.header.full_screen_button.click()
     assert controller.is_full_screen()
-    assert controller.list_host.isHidden() and window.centralWidget().isHidden()
-    assert controller.panel.tabs.tabPosition() == QTabWidget.TabPosition.West
+    assert controller.list_host.isHidden() and window.table_view.isHidden() and projects.isHidden()
+    navigation = controller.panel.tab_list
+    assert navigation.isVisible() and controller.panel.tabs.tabBar().isHidden()
+    assert [navigation.item(i).text() for i in range(navigation.count())] == [
+        t.title for t in controller.panel.all_tabs()]
     assert controller.panel.scalars_tab.sidebar.isVisibleTo(controller.panel.scalars_tab)
+    navigation.setCurrentRow(4)
+    assert controller.panel.current_tab() is controller.panel.console_tab
+    from exptable_desktop.core import details as data
+    assert data.load_preference("details.last_tab") == "CONSOLE"  # the same last-tab memory
+    controller.panel.select_tab("INFO")
+    assert navigation.currentRow() == 3
     controller.panel.header.full_screen_button.click()
-    assert not controller.is_full_screen() and controller.list_host.isVisible()
-    assert controller.panel.tabs.tabPosition() == QTabWidget.TabPosition.North
+    assert not controller.is_full_screen() and controller.list_host.isVisible() and projects.isVisible()
+    assert navigation.isHidden() and controller.panel.tabs.tabBar().isVisible()
     controller.set_full_screen(True)
     window.set_view_mode("table")
-    assert not controller.is_full_screen() and window.centralWidget().isVisible()
-    assert window.details_dock.isHidden()
+    assert not controller.is_full_screen() and window.table_view.isVisible() and projects.isVisible()
+    assert controller.splitter.isHidden()
 
 
 def test_back_button_returns_to_the_table(window, experiments):
@@ -102,30 +121,35 @@ def test_back_button_returns_to_the_table(window, experiments):
     assert window.view_mode() == "table" and window.centralWidget().isVisible()
 
 
-def test_closing_the_dock_returns_to_the_table_and_floating_shows_the_table(window, qtbot, experiments):
+def test_pop_out_shows_the_table_docking_puts_back_and_closing_returns(window, qtbot, experiments):
     controller = install_details(window)
     window.table_view.activate_handler(experiments[1])
-    window.details_dock.setFloating(True)
-    assert window.centralWidget().isVisible() and controller.list_host.isHidden()
-    window.details_dock.setFloating(False)
-    assert window.centralWidget().isHidden()
-    window.details_dock.close()
+    controller.pop_out_button.click()
+    dock = window.details_dock
+    assert dock.isVisible() and dock.isFloating() and dock.widget() is controller.splitter
+    assert window.table_view.isVisible() and controller.list_host.isHidden()
+    assert controller.panel.experiment_id == experiments[1]
+    dock.setFloating(False)  # the person docks it again
+    qtbot.waitUntil(lambda: not controller.is_popped_out(), timeout=2000)
+    assert dock.isHidden() and window.table_view.isHidden() and controller.list_host.isVisible()
+    controller.pop_out_button.click()
+    dock.close()
     qtbot.waitUntil(lambda: window.view_mode() == "table", timeout=2000)
     window.set_view_mode("details")
-    assert window.details_dock.isVisible()
+    assert dock.isVisible() and controller.is_popped_out()
 
 
-def test_dock_place_is_remembered(qtbot, db_url, experiments):
+def test_popped_out_place_is_remembered(qtbot, db_url, experiments):
     first = open_window(qtbot, db_url, len(experiments))
-    install_details(first)
     first.set_view_mode("details")
-    first.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, first.details_dock)
+    install_details(first).pop_out_button.click()
     first.close()  # the window saves its docks' places
     second = open_window(qtbot, db_url, len(experiments))
     controller = install_details(second)
-    assert second.dockWidgetArea(second.details_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
+    assert controller.is_popped_out()
     second.set_view_mode("details")
-    assert second.details_dock.widget() is controller.splitter and second.details_dock.isVisible()
+    dock = second.details_dock
+    assert dock.widget() is controller.splitter and dock.isVisible() and dock.isFloating()
 
 
 def test_edits_refresh_the_table_and_links_select(window, qtbot, experiments):
@@ -162,17 +186,6 @@ def test_card_list_follows_table_changes(window, qtbot, experiments, qtmodeltest
     window.refresh_now()
     qtbot.waitUntil(lambda: controller.cards_model.row_of(new) >= 0, timeout=3000)
     qtmodeltester.check(controller.cards_model)
-
-
-def test_list_search_drives_the_table_search(window, qtbot, experiments):
-    controller = install_details(window)
-    window.table_view.activate_handler(experiments[0])
-    controller.search_box.setText("run 3")
-    controller.search_box.textEdited.emit("run 3")
-    assert window.search_box.text() == "run 3"
-    qtbot.waitUntil(lambda: controller.cards_model.ids() == [experiments[3]], timeout=5000)
-    window.search_box.setText("")
-    assert controller.search_box.text() == ""
 
 
 def test_details_mode_without_a_selection_opens_the_first_row(window, experiments):

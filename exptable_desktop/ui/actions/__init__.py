@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from exptable_desktop.ui.actions.batch_bar import BatchActionBar
 from exptable_desktop.ui.actions.controller import ActionController
+from exptable_desktop.ui.actions.row_menu import RowMenuButton
 from exptable_desktop.ui.actions.selection import ClickChecking, HeaderOverlay, SelectionControl, install_shortcuts
 
 __all__ = ["ActionController", "BatchActionBar", "SelectionControl", "install_actions"]
@@ -27,6 +28,7 @@ def install_actions(window) -> ActionController:
     controller.header_overlay = HeaderOverlay(controller.selection_control, view, window.check_column)
     controller.click_checking = ClickChecking(window, view)
     controller.shortcuts = install_shortcuts(controller, view, window)
+    controller.row_menu = RowMenuButton(controller, view)
 
     panel = getattr(window, "details_panel", None)
     if panel is not None and hasattr(panel, "set_action_menu_factory"):

@@ -2,31 +2,32 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolBar, QToolButton, QWidget
 
 from exptable_desktop.ui.actions.eligibility import BAR_ORDER, LABELS, entries_for
 
 BAR_LABELS = {**LABELS, "add_tags": "Tags ▾", "move": "Move to…", "delete": "Delete…"}
+# Qt's name for the ">>" button of a tool bar whose actions do not all fit.
+EXTENSION_NAME = "qt_toolbar_ext_button"
 
 BAR_STYLE = """
 QFrame#batchActionBar { background: palette(alternate-base); border-top: 1px solid palette(mid); }
-QFrame#batchActionBar QToolButton { padding: 3px 8px; border: 1px solid transparent; border-radius: 3px; }
+QFrame#batchActionBar QToolBar { border: none; background: transparent; spacing: 1px; }
+QFrame#batchActionBar QToolButton { padding: 3px 6px; border: 1px solid transparent; border-radius: 3px; }
 QFrame#batchActionBar QToolButton:hover:enabled { border-color: palette(mid); background: palette(button); }
 QFrame#batchActionBar QToolButton:checked { border-color: palette(highlight); }
 QFrame#batchActionBar QToolButton:disabled { color: palette(mid); }
-QFrame#batchActionBar QFrame[frameShape="5"] { color: palette(mid); }
+QFrame#batchActionBar QToolButton#qt_toolbar_ext_button { padding: 3px 2px; }
 """
 
 
-def _divider() -> QFrame:
-    line = QFrame()
-    line.setFrameShape(QFrame.Shape.VLine)
-    line.setFixedHeight(18)
-    return line
-
-
 class BatchActionBar(QFrame):
-    """Compare, Archive/Restore, Delete, Enqueue … Tags, Move to, with counts in tooltips."""
+    """Compare, Archive/Restore, Delete, Enqueue … Tags, Move to, with counts in tooltips.
+
+    The entries sit in a QToolBar: what does not fit moves into its ">>" menu,
+    so the bar never makes the window wider than the window needs without it.
+    """
 
     def __init__(self, controller, parent: QWidget | None = None):
         super().__init__(parent)
@@ -34,21 +35,28 @@ class BatchActionBar(QFrame):
         self.setStyleSheet(BAR_STYLE)
         self.controller = controller
         self.window = controller.window
+        self.actions_by_key: dict[str, QAction] = {}
         self.buttons: dict[str, QToolButton] = {}
-        self._layout = QHBoxLayout(self)
-        self._layout.setContentsMargins(8, 3, 8, 3)
-        self._layout.setSpacing(2)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 3, 8, 3)
+        layout.setSpacing(2)
         self.count_label = QLabel()
         self.count_label.setObjectName("batchCount")
         self.count_label.setStyleSheet("font-weight: 600; padding-right: 6px;")
-        self._layout.addWidget(self.count_label)
+        layout.addWidget(self.count_label)
         self.show_only_button = QToolButton()
         self.show_only_button.setObjectName("showOnlySelected")
         self.show_only_button.setCheckable(True)
         self.show_only_button.setToolTip("Show only the checked experiments in the table")
         self.show_only_button.toggled.connect(self._show_only_toggled)
-        self._layout.addWidget(self.show_only_button)
-        self._dynamic: list[QWidget] = []
+        layout.addWidget(self.show_only_button)
+        self.toolbar = QToolBar()
+        self.toolbar.setObjectName("batchActions")
+        self.toolbar.setMovable(False)
+        self.toolbar.setFloatable(False)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        layout.addWidget(self.toolbar, 1)
+        self.extension_button().setToolTip("More actions: those that do not fit in the bar")
         self._archive_mode: bool | None = None
 
         self._timer = QTimer(self)
@@ -73,29 +81,25 @@ class BatchActionBar(QFrame):
         self._timer.start()
 
     def _rebuild(self, archive_mode: bool) -> None:
-        for widget in self._dynamic:
-            self._layout.removeWidget(widget)
-            widget.deleteLater()
-        self._dynamic = []
+        for action in self.toolbar.actions():  # the entries and the separators
+            self.toolbar.removeAction(action)
+            action.deleteLater()
+        self.actions_by_key = {}
         self.buttons = {}
-        self._dynamic.append(_divider())
-        self._layout.addWidget(self._dynamic[-1])
+        self.toolbar.addSeparator()
         for key in entries_for(BAR_ORDER, archive_mode):
             if key == "|":
-                widget = _divider()
-            else:
-                widget = QToolButton()
-                widget.setObjectName(f"bar_{key}")
-                widget.setText(BAR_LABELS[key])
-                widget.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-                widget.setCursor(Qt.CursorShape.PointingHandCursor)
-                widget.clicked.connect(lambda _=False, k=key: self.trigger(k))
-                self.buttons[key] = widget
-            self._layout.addWidget(widget)
-            self._dynamic.append(widget)
-        stretch = QWidget()
-        self._layout.addWidget(stretch, 1)
-        self._dynamic.append(stretch)
+                self.toolbar.addSeparator()
+                continue
+            action = QAction(BAR_LABELS[key], self.toolbar)
+            action.setObjectName(f"bar_{key}")
+            action.triggered.connect(lambda _=False, k=key: self.trigger(k))
+            self.toolbar.addAction(action)
+            button = self.toolbar.widgetForAction(action)
+            button.setObjectName(f"bar_{key}")
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            self.actions_by_key[key] = action
+            self.buttons[key] = button
         self._archive_mode = archive_mode
 
     def update_state(self) -> None:
@@ -112,19 +116,36 @@ class BatchActionBar(QFrame):
         self.count_label.setText(f"{len(ids):,} selected")
         self.show_only_button.setText("Show all" if self.show_only_button.isChecked()
                                       else f"Show only {len(ids):,} selected")
-        for key, button in self.buttons.items():
-            button.setEnabled(counts.count(key) > 0)
-            button.setToolTip(counts.tooltip(key))
+        for key, action in self.actions_by_key.items():
+            action.setEnabled(counts.count(key) > 0)
+            action.setToolTip(counts.tooltip(key))
         self.show()
+
+    # -- What fits ------------------------------------------------------------------------------
+    def extension_button(self) -> QToolButton | None:
+        """The ">>" button; visible only while some entries do not fit."""
+        return self.toolbar.findChild(QToolButton, EXTENSION_NAME)
+
+    def overflow_menu(self) -> QMenu | None:
+        button = self.extension_button()
+        return button.menu() if button is not None and button.isVisible() else None
+
+    def overflowed_keys(self) -> list[str]:
+        """Entries reached through the ">>" menu because their buttons do not fit."""
+        menu = self.overflow_menu()
+        listed = set(menu.actions()) if menu is not None else set()
+        return [key for key, action in self.actions_by_key.items() if action in listed]
 
     def trigger(self, key: str) -> None:
         ids = self.window.checked_ids()
         if key == "add_tags":
-            button = self.buttons[key]
+            anchor = self.buttons[key]
+            if not anchor.isVisible():  # chosen from the ">>" menu
+                anchor = self.extension_button() or self
             menu = self.controller.tag_menu(ids)
             menu.aboutToHide.connect(menu.deleteLater)
             # Above the button: the bar sits at the bottom of the window.
-            menu.popup(button.mapToGlobal(QPoint(0, -menu.sizeHint().height())))
+            menu.popup(anchor.mapToGlobal(QPoint(0, -menu.sizeHint().height())))
             return
         self.controller.run(key, ids)
 

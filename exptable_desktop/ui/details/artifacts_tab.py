@@ -26,9 +26,12 @@ from PySide6.QtWidgets import (
 )
 
 from exptable_desktop.core import details as data
-from exptable_desktop.ui.details.common import DetailsTab, empty_state, monospace_font, section_title
+from exptable_desktop.ui.details.common import DetailsTab, empty_state, fit_nav_width, monospace_font, section_title
 
 ROLE_ENTRY = Qt.ItemDataRole.UserRole
+NAV_GROUPS = ["INPUT MODELS", "OUTPUT MODELS", "OTHER"]
+METADATA_ROWS_SHOWN = 8
+PREVIEW_LINES = (3, 30)  # the preview grows with its text between these, then scrolls
 
 
 def _value_label() -> QLabel:
@@ -54,8 +57,6 @@ class ArtifactsTab(DetailsTab):
         self.nav = QTreeWidget()
         self.nav.setObjectName("artifactsNav")
         self.nav.setHeaderHidden(True)
-        self.nav.setMinimumWidth(150)
-        self.nav.setMaximumWidth(280)
         splitter.addWidget(self.nav)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -101,7 +102,6 @@ class ArtifactsTab(DetailsTab):
         self.metadata_table.horizontalHeader().setStretchLastSection(True)
         self.metadata_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.metadata_table.verticalHeader().hide()
-        self.metadata_table.setMaximumHeight(180)
         page_layout.addWidget(self.metadata_table)
         self.preview_title = section_title("PREVIEW")
         page_layout.addWidget(self.preview_title)
@@ -109,11 +109,14 @@ class ArtifactsTab(DetailsTab):
         self.preview.setObjectName("artifactPreview")
         self.preview.setReadOnly(True)
         self.preview.setFont(monospace_font())
-        self.preview.setMinimumHeight(140)
-        page_layout.addWidget(self.preview, 1)
+        page_layout.addWidget(self.preview)
+        # The sections sit at the top at their own heights; what is left stays below them.
+        page_layout.addStretch(1)
         splitter.addWidget(scroll)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([200, 600])
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        fit_nav_width(splitter, self.nav, NAV_GROUPS)
         self.stack.addWidget(splitter)
         self.empty_label = empty_state("NO ARTIFACTS")
         self.stack.addWidget(self.empty_label)
@@ -144,6 +147,8 @@ class ArtifactsTab(DetailsTab):
                     target = item
             group.setExpanded(True)
         self.nav.blockSignals(False)
+        names = [e["name"] for entries in self.groups.values() for e in entries]
+        fit_nav_width(self.splitter, self.nav, NAV_GROUPS, names)
         if target is None:
             self.current = None
             self.stack.setCurrentWidget(self.empty_label)
@@ -175,7 +180,14 @@ class ArtifactsTab(DetailsTab):
             self.metadata_table.setItem(row, 1, QTableWidgetItem(str(value)))
         self.metadata_title.setVisible(bool(metadata))
         self.metadata_table.setVisible(bool(metadata))
+        table = self.metadata_table
+        shown = min(len(metadata), METADATA_ROWS_SHOWN)
+        table.setFixedHeight(table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+                             + sum(table.rowHeight(r) for r in range(shown)) + 2)
         self.preview.setPlainText(entry["preview"] or "")
+        lines = min(max((entry["preview"] or "").count("\n") + 1, PREVIEW_LINES[0]), PREVIEW_LINES[1])
+        self.preview.setFixedHeight((lines + 1) * self.preview.fontMetrics().lineSpacing()
+                                    + 2 * self.preview.frameWidth() + 2 * int(self.preview.document().documentMargin()))
         self.preview_title.setVisible(bool(entry["preview"]))
         self.preview.setVisible(bool(entry["preview"]))
 

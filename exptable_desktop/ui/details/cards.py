@@ -7,6 +7,7 @@ only the update times are read here, for the rows on screen.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
@@ -19,8 +20,37 @@ from exptable_desktop.ui.details.common import STATUS_COLOURS, tag_colours, type
 
 BLOCK_ROWS = 200
 CARD_HEIGHT = 62
+CARD_MIN_WIDTH = 200
 ROLE_ID = Qt.ItemDataRole.UserRole
 ROLE_INFO = Qt.ItemDataRole.UserRole + 1
+SEPARATOR = " · "
+_UNITS = {"minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}
+_AGO = re.compile(r"^(a|an|\d+) (minute|hour|day|month|year)s? ago$")
+
+
+def short_ago(ago: str) -> str:
+    """"5 hours ago" -> "5h ago", "a few seconds ago" -> "just now": the time in a narrow card."""
+    if ago == "a few seconds ago":
+        return "just now"
+    match = _AGO.match(ago)
+    if match is None:
+        return ago
+    count = "1" if match.group(1) in ("a", "an") else match.group(1)
+    return f"{count}{_UNITS[match.group(2)]} ago"
+
+
+def meta_line(ago: str, user: str, metrics: QFontMetrics, width: int) -> str:
+    """"Updated X ago · user" fitted to ``width``: the time shortens (then elides) before the user does."""
+    suffix = f"{SEPARATOR}{user}" if user and ago else user
+    if not ago:
+        return metrics.elidedText(user, Qt.TextElideMode.ElideRight, width)
+    for when in (f"Updated {ago}", ago, short_ago(ago)):
+        if metrics.horizontalAdvance(when + suffix) <= width:
+            return when + suffix
+    room = width - metrics.horizontalAdvance(suffix)
+    if room >= metrics.horizontalAdvance("1…"):
+        return metrics.elidedText(short_ago(ago), Qt.TextElideMode.ElideRight, room) + suffix
+    return metrics.elidedText(user, Qt.TextElideMode.ElideRight, width)
 
 
 class ExperimentCardModel(QAbstractListModel):
@@ -106,7 +136,8 @@ class ExperimentCardModel(QAbstractListModel):
 
 class ExperimentCardDelegate(QStyledItemDelegate):
     def sizeHint(self, option, index) -> QSize:  # noqa: N802
-        return QSize(260, CARD_HEIGHT)
+        # Narrower than any list: a card takes the list's width, never a horizontal scroll bar.
+        return QSize(CARD_MIN_WIDTH, CARD_HEIGHT)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         info = index.data(ROLE_INFO)
@@ -145,20 +176,14 @@ class ExperimentCardDelegate(QStyledItemDelegate):
             painter.setPen(QColor("#ffffff"))
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
         painter.setFont(small)
-        parts = []
-        if info.get("last_update"):
-            parts.append(f"Updated {data.format_ago(info['last_update'])}")
-        if info.get("user"):
-            parts.append(info["user"])
-        line = " · ".join(parts)
         iterations = info.get("last_iteration")
         right_text = f"{iterations:,} iterations" if iterations is not None else ""
         right_width = small_metrics.horizontalAdvance(right_text) + 4
         painter.setPen(QColor("#868e96"))
-        painter.drawText(QRect(left, rect.top() + 26, rect.right() - left - right_width - 12, 16),
-                         Qt.AlignmentFlag.AlignVCenter,
-                         small_metrics.elidedText(line, Qt.TextElideMode.ElideRight,
-                                                  rect.right() - left - right_width - 12))
+        line_width = rect.right() - left - right_width - 12
+        ago = data.format_ago(info["last_update"]) if info.get("last_update") else ""
+        painter.drawText(QRect(left, rect.top() + 26, line_width, 16), Qt.AlignmentFlag.AlignVCenter,
+                         meta_line(ago, info.get("user") or "", small_metrics, line_width))
         if right_text:
             painter.drawText(QRect(rect.right() - right_width - 8, rect.top() + 26, right_width, 16),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, right_text)
@@ -189,7 +214,8 @@ class ExperimentCardList(QListView):
         self.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.setStyleSheet("QListView { background: #f8f9fa; border: none; }")
-        self.setMinimumWidth(240)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumWidth(CARD_MIN_WIDTH + 40)
 
     def select_id(self, experiment_id: str | None) -> None:
         row = self.model().row_of(experiment_id) if experiment_id else -1

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QPixmap
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -12,6 +12,8 @@ from PySide6.QtWidgets import (
     QLayout,
     QPushButton,
     QSizePolicy,
+    QSplitter,
+    QTreeWidget,
     QVBoxLayout,
     QWidget,
     QWidgetItem,
@@ -21,11 +23,18 @@ from exptable_desktop.core import formatting
 from exptable_desktop.core import states as st
 from exptable_desktop.ui import icons
 
+# The fills of the table's status icons (resources/icons/status-*.svg, ui/icons.py STATUS_ICONS), so a
+# status has one colour in the table, the list and the panel; a test compares them with the icons.
 STATUS_COLOURS = {
-    st.DRAFT: "#8a8f98", st.PENDING: "#d89b28", st.RUNNING: "#2f9e44", st.COMPLETED: "#1c7ed6",
-    st.CLOSED: "#1c7ed6", st.ABORTED: "#e8590c", st.FAILED: "#e03131", st.PUBLISHING: "#7048e8",
-    st.PUBLISHED: "#7048e8",
+    st.DRAFT: "#8a94a6", st.PENDING: "#d4a017", st.RUNNING: "#2f81f7", st.COMPLETED: "#2da44e",
+    st.CLOSED: "#2da44e", st.ABORTED: "#8a94a6", st.FAILED: "#d1242f", st.PUBLISHING: "#8250df",
+    st.PUBLISHED: "#8250df",
 }
+
+
+NAV_MAX_WIDTH = 280
+
+
 def tag_colours(name: str, background: str | None = None, foreground: str | None = None) -> tuple[str, str]:
     return formatting.tag_colors(name, background, foreground)
 
@@ -39,6 +48,22 @@ def monospace_font() -> QFont:
     font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     font.setPointSize(max(9, font.pointSize()))
     return font
+
+
+def fit_nav_width(splitter: QSplitter, nav: QTreeWidget, titles: list[str], entries: list[str] = (),
+                  page_width: int = 600) -> None:
+    """Make a tab's left tree wide enough for its bold group titles, whole, and for its entries up to
+    a limit (longer ones elide), and give the page the rest."""
+    bold = QFont(nav.font())
+    bold.setBold(True)
+    margins = nav.indentation() + 2 * nav.frameWidth() + 16
+    width = max(QFontMetrics(bold).horizontalAdvance(t) for t in titles) + margins
+    plain = QFontMetrics(nav.font())
+    longest = max((plain.horizontalAdvance(e) for e in entries), default=0) + nav.indentation() + margins
+    width = max(width, min(longest, NAV_MAX_WIDTH))
+    nav.setMinimumWidth(width)
+    nav.setMaximumWidth(max(width, NAV_MAX_WIDTH) + 60)
+    splitter.setSizes([width, page_width])
 
 
 def section_title(text: str) -> QLabel:

@@ -26,7 +26,13 @@ from exptable_desktop.core import editing
 from exptable_desktop.core import states as st
 from exptable_desktop.core.actions import ActionError
 from exptable_desktop.store.db import run_write
-from exptable_desktop.ui.details.common import DetailsTab, EditableSection, empty_state, monospace_font
+from exptable_desktop.ui.details.common import (
+    DetailsTab,
+    EditableSection,
+    empty_state,
+    fit_nav_width,
+    monospace_font,
+)
 
 GROUP_PROPERTIES = "USER PROPERTIES"
 GROUP_HYPERPARAMETERS = "HYPERPARAMETERS"
@@ -269,8 +275,6 @@ class ConfigurationTab(DetailsTab):
         self.nav = QTreeWidget()
         self.nav.setObjectName("configurationNav")
         self.nav.setHeaderHidden(True)
-        self.nav.setMinimumWidth(150)
-        self.nav.setMaximumWidth(260)
         splitter.addWidget(self.nav)
         self.pages = QStackedWidget()
         self.params_page = ParamsPage(self)
@@ -280,7 +284,8 @@ class ConfigurationTab(DetailsTab):
             self.pages.addWidget(page)
         splitter.addWidget(self.pages)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([180, 600])
+        splitter.setChildrenCollapsible(False)
+        fit_nav_width(splitter, self.nav, [GROUP_PROPERTIES, GROUP_HYPERPARAMETERS, GROUP_OBJECTS])
         self.nav.currentItemChanged.connect(self._nav_changed)
 
     def is_editing(self) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QApplication,
     QCompleter,
@@ -16,6 +17,9 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
+    QStyle,
+    QStyleOptionFrame,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -50,6 +54,39 @@ class TagChip(QFrame):
         layout.addWidget(self.remove_button)
 
 
+class ElidedNameEdit(QLineEdit):
+    """The name, edited in place; while not being edited a name too long for the room ends in "…"
+    instead of running under the id chip beside it."""
+
+    def displayed_text(self) -> str:
+        if self.hasFocus():
+            return self.text()
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self._text_rect().width())
+
+    def _text_rect(self) -> QRect:
+        option = QStyleOptionFrame()
+        self.initStyleOption(option)
+        rect = self.style().subElementRect(QStyle.SubElement.SE_LineEditContents, option, self)
+        return rect.marginsRemoved(self.textMargins()).adjusted(2, 0, -2, 0)
+
+    def minimumSizeHint(self):  # noqa: N802
+        hint = super().minimumSizeHint()
+        hint.setWidth(self.fontMetrics().horizontalAdvance("Wwww…") + 12)
+        return hint
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        shown = self.displayed_text()
+        if self.hasFocus() or shown == self.text():
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        option = QStyleOptionFrame()
+        self.initStyleOption(option)
+        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_PanelLineEdit, option, painter, self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(self._text_rect(), int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft), shown)
+
+
 class DetailsHeader(QWidget):
     # Name, description or tags were saved: the table should refresh its row.
     changed = Signal()
@@ -77,8 +114,9 @@ class DetailsHeader(QWidget):
         self.type_label = QLabel()
         self.type_label.setObjectName("detailsTypeIcon")
         top.addWidget(self.type_label)
-        self.name_edit = QLineEdit()
+        self.name_edit = ElidedNameEdit()
         self.name_edit.setObjectName("detailsName")
+        self.name_edit.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.name_edit.setToolTip("Click to rename")
         self.name_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         font = self.name_edit.font()
@@ -127,8 +165,9 @@ class DetailsHeader(QWidget):
         status_row.addWidget(self.progress)
         self.updated_label = QLabel()
         self.updated_label.setStyleSheet("color: #868e96;")
-        status_row.addWidget(self.updated_label)
-        status_row.addStretch(1)
+        # A narrow panel clips this line (its tooltip has it all) rather than widening the header.
+        self.updated_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        status_row.addWidget(self.updated_label, 1)
         layout.addLayout(status_row)
 
         tags_host = QWidget()
@@ -206,6 +245,7 @@ class DetailsHeader(QWidget):
         if not self.name_edit.hasFocus():
             self.name_edit.setText(info["name"])
             self.name_edit.setCursorPosition(0)
+        self.name_edit.setToolTip(f"{info['name']}\nClick to rename")
         self.id_label.setText(f"ID {info['id'][:8]}…")
         self.id_label.setToolTip(info["id"])
         colour = STATUS_COLOURS.get(info["status"], "#868e96")
@@ -222,6 +262,7 @@ class DetailsHeader(QWidget):
         if info["last_iteration"] is not None:
             parts.append(f"{info['last_iteration']:,} iterations")
         self.updated_label.setText("  ·  ".join(parts))
+        self.updated_label.setToolTip(self.updated_label.text())
         self._set_tags(info["tags"])
         if self.description_editor.isHidden():
             text = info["description"]

@@ -1,22 +1,26 @@
 """Wiring the details panel into the main window (window_api.md).
 
-Details mode: the table area is hidden and the details dock shows a narrow
-experiment list (with its own search box, mirroring the table's) beside the
-panel. Full screen: the list is hidden too and the tabs move to the left.
-Table mode: the dock is hidden. A floating dock leaves the whole table in view
-beside it. The dock's place is kept by the window's saved dock state.
+Details mode: the narrow experiment list and the panel take the table's place
+in the window, under the window's top bar (view modes, search, archive,
+columns) and above its bottom strip (the batch bar); only the table itself is
+hidden. "Pop out" moves list and panel into the details dock, floating, and
+leaves the whole table in view beside it; docking it again puts it back in the
+table's place, closing it returns to the table. Whether it is popped out, and
+where, is kept by the window's saved dock state. Full screen: the list and the
+side docks are hidden too and the tabs are listed on the left.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLineEdit, QSplitter, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QSplitter, QToolButton, QVBoxLayout, QWidget
 
 from exptable_desktop.ui.details.cards import ROLE_ID, ExperimentCardList, ExperimentCardModel
 from exptable_desktop.ui.details.panel import DetailsPanel
 
 SELECTION_DEBOUNCE_MS = 150
 LIST_DEBOUNCE_MS = 250
-SIDE_DOCK_WIDTH = 260  # e.g. the projects tree, beside the details in Details mode
+LIST_WIDTH = 330
+POPPED_OUT_SIZE = (1000, 700)
 
 
 class DetailsController(QObject):
@@ -34,12 +38,11 @@ class DetailsController(QObject):
         self.back_button.setText("← Table")
         self.back_button.setToolTip("Back to the experiments table")
         self.back_button.setAutoRaise(True)
-        # The table's top bar is hidden with the table; the list keeps its search.
-        self.search_box = QLineEdit()
-        self.search_box.setObjectName("detailsListSearch")
-        self.search_box.setPlaceholderText("Search")
-        self.search_box.setClearButtonEnabled(True)
-        self.search_box.setText(window.search_box.text())
+        self.pop_out_button = QToolButton()
+        self.pop_out_button.setObjectName("detailsPopOut")
+        self.pop_out_button.setText("Pop out ↗")
+        self.pop_out_button.setToolTip("Show the details in their own window, beside the whole table")
+        self.pop_out_button.setAutoRaise(True)
 
         list_host = QWidget()
         list_layout = QVBoxLayout(list_host)
@@ -47,7 +50,8 @@ class DetailsController(QObject):
         top = QHBoxLayout()
         top.setContentsMargins(4, 4, 4, 0)
         top.addWidget(self.back_button)
-        top.addWidget(self.search_box, 1)
+        top.addStretch(1)
+        top.addWidget(self.pop_out_button)
         list_layout.addLayout(top)
         list_layout.addWidget(self.card_list, 1)
         self.list_host = list_host
@@ -56,15 +60,21 @@ class DetailsController(QObject):
         self.splitter.addWidget(list_host)
         self.splitter.addWidget(self.panel)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 900])
-        self.dock.setWidget(self.splitter)
+        self.splitter.setSizes([LIST_WIDTH, 900])
+        self.splitter.hide()
+        # The table's own layout (top bar, table, bottom strip): the details go right after the table.
+        self.table_layout = window.table_view.parentWidget().layout()
         self.dock.setWindowTitle("Details")
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                               | QDockWidget.DockWidgetFeature.DockWidgetMovable
                               | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        # A floating dock in the saved window state: the person left the details popped out.
+        self._popped_out = self.dock.isFloating()
         self._full_screen = False
+        self._hidden_docks: list[QDockWidget] = []
         self._syncing_selection = False
         self._restoring = False
+        self._place()
 
         self.selection_timer = QTimer(self)
         self.selection_timer.setSingleShot(True)
@@ -83,9 +93,8 @@ class DetailsController(QObject):
         self.panel.experiment_edited.connect(lambda _id: window.refresh_now())
         self.panel.full_screen_toggled.connect(self.set_full_screen)
         self.back_button.clicked.connect(lambda: window.set_view_mode("table"))
+        self.pop_out_button.clicked.connect(lambda: self.set_popped_out(True))
         self.panel.back_to_table_requested.connect(lambda: window.set_view_mode("table"))
-        self.search_box.textEdited.connect(window.search_box.setText)
-        window.search_box.textChanged.connect(self._table_search_changed)
         self.card_list.selectionModel().currentChanged.connect(self._card_chosen)
         self.dock.visibilityChanged.connect(self._dock_visibility)
         self.dock.topLevelChanged.connect(self._dock_floating)
@@ -94,8 +103,15 @@ class DetailsController(QObject):
         self._view_mode_changed(window.view_mode())
 
     # -- Modes ---------------------------------------------------------------------------
-    def _central(self) -> QWidget | None:
-        return self.window.centralWidget()
+    def _place(self) -> None:
+        """Put list and panel where they belong: the dock when popped out, else the table's place."""
+        if self._popped_out:
+            if self.dock.widget() is not self.splitter:
+                self.dock.setWidget(self.splitter)
+        elif self.table_layout.indexOf(self.splitter) < 0:
+            if self.dock.widget() is self.splitter:
+                self.dock.setWidget(None)
+            self.table_layout.insertWidget(self.table_layout.indexOf(self.window.table_view) + 1, self.splitter, 1)
 
     def _view_mode_changed(self, mode: str) -> None:
         if mode == "details":
@@ -104,11 +120,6 @@ class DetailsController(QObject):
             self._leave_details()
 
     def _enter_details(self) -> None:
-        # The table area goes first: shown beside it, the dock would widen the window.
-        self._apply_layout()
-        self._restoring = True
-        self.dock.show()
-        self._restoring = False
         self._apply_layout()
         if self.window.current_experiment_id() is None:
             # An empty panel helps nobody: open the first row, as a click on it would.
@@ -118,46 +129,67 @@ class DetailsController(QObject):
         self._watch_table_model()
         self._reload_cards()
         self._show_current()
-        if not self.dock.isFloating():
-            QTimer.singleShot(0, self._widen_dock)
-
-    def _widen_dock(self) -> None:
-        """With the table hidden, the details dock (not the side docks) takes the room it left."""
-        sides = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea)
-        others = [d for d in self.window.findChildren(QDockWidget)
-                  if d is not self.dock and d.isVisible() and not d.isFloating()
-                  and self.window.dockWidgetArea(d) in sides]
-        widths = [min(d.width(), SIDE_DOCK_WIDTH) for d in others]
-        self.window.resizeDocks(others + [self.dock], widths + [self.window.width() - sum(widths)],
-                                Qt.Orientation.Horizontal)
 
     def _leave_details(self) -> None:
         if self._full_screen:
             self.set_full_screen(False)
-        self._restoring = True
-        self.dock.hide()
-        self._restoring = False
-        central = self._central()
-        if central is not None:
-            central.show()
+        self._apply_layout()
 
     def _apply_layout(self) -> None:
-        """Hide the table area while the docked panel takes its place; show it beside a floating one."""
-        central = self._central()
-        docked = not self.dock.isFloating()
         in_details = self.window.view_mode() == "details"
-        if central is not None:
-            central.setVisible(not (in_details and docked))
-        self.list_host.setVisible(in_details and docked and not self._full_screen)
+        embedded = in_details and not self._popped_out
+        self._place()
+        self._restoring = True
+        try:
+            if self._popped_out and not self.dock.isFloating():
+                self.dock.setFloating(True)  # also while hidden: the saved window state keeps it
+            self.dock.setVisible(self._popped_out and in_details)
+        finally:
+            self._restoring = False
+        self.window.table_view.setVisible(not embedded)
+        self.splitter.setVisible(in_details)
+        self.list_host.setVisible(embedded and not self._full_screen)
+        self.pop_out_button.setVisible(not self._full_screen)
+
+    def set_popped_out(self, popped_out: bool) -> None:
+        """Details in their own (floating dock) window beside the whole table, or in the table's place."""
+        if popped_out == self._popped_out:
+            return
+        if popped_out and self._full_screen:
+            self._set_full_screen_only(False)
+        self._popped_out = popped_out
+        if popped_out and self.dock.width() < POPPED_OUT_SIZE[0] // 2:
+            self.dock.resize(*POPPED_OUT_SIZE)  # never floated before: give it room
+        self._apply_layout()
+        self._reload_cards()
+
+    def is_popped_out(self) -> bool:
+        return self._popped_out
 
     def set_full_screen(self, full: bool) -> None:
         if full and self.window.view_mode() != "details":
             self.window.set_view_mode("details")
-        self._full_screen = full
-        if full and self.dock.isFloating():
-            self.dock.setFloating(False)
-        self.panel.set_full_screen(full)
+        if full and self._popped_out:
+            self.set_popped_out(False)
+        self._set_full_screen_only(full)
         self._apply_layout()
+        self._reload_cards()
+
+    def _set_full_screen_only(self, full: bool) -> None:
+        if full == self._full_screen:
+            return
+        self._full_screen = full
+        self.panel.set_full_screen(full)
+        if full:
+            # The side docks (projects) give their room to the panel, and come back after.
+            self._hidden_docks = [d for d in self.window.findChildren(QDockWidget)
+                                  if d is not self.dock and d.isVisible() and not d.isFloating()]
+            for dock in self._hidden_docks:
+                dock.hide()
+        else:
+            for dock in self._hidden_docks:
+                dock.show()
+            self._hidden_docks = []
 
     def is_full_screen(self) -> bool:
         return self._full_screen
@@ -185,7 +217,7 @@ class DetailsController(QObject):
         self.selection_timer.start()
 
     def _show_current(self) -> None:
-        if not self.dock.isVisible():
+        if not self.splitter.isVisible():
             return
         current = self.window.current_experiment_id()
         self.panel.show_experiment(current)
@@ -217,7 +249,7 @@ class DetailsController(QObject):
             signal.connect(self.list_timer.start)
 
     def _reload_cards(self) -> None:
-        if not self.dock.isVisible() or not self.list_host.isVisible():
+        if not self.list_host.isVisible():
             return
         self.cards_model.reload()
         self._select_card(self.panel.experiment_id or self.window.current_experiment_id())
@@ -226,28 +258,27 @@ class DetailsController(QObject):
     def _dock_visibility(self, visible: bool) -> None:
         if visible:
             return
-        # Closing the dock (its × button) in Details mode returns to the table.
+        # Closing the popped-out details (its × button) returns to the table.
         QTimer.singleShot(0, self._closed_check)
 
     def _closed_check(self) -> None:
-        if self._restoring or self.dock.isVisible() or self.window.isMinimized():
+        if self._restoring or not self._popped_out or self.dock.isVisible() or self.window.isMinimized():
             return
         if self.window.view_mode() == "details" and self.window.isVisible():
             self.window.set_view_mode("table")
 
     def _dock_floating(self, floating: bool) -> None:
-        if floating and self._full_screen:
-            self._full_screen = False
-            self.panel.set_full_screen(False)
-        self._apply_layout()
-
-    def _table_search_changed(self, text: str) -> None:
-        if self.search_box.text() != text:
-            self.search_box.setText(text)
+        if self._restoring or floating or not self._popped_out:
+            return
+        # Docked again by the person: the details go back to the table's place.
+        QTimer.singleShot(0, lambda: self.set_popped_out(False))
 
 
 def install_details(window) -> DetailsController:
     """Put the details panel into ``window.details_dock`` and connect it (window_api.md)."""
+    existing = getattr(window, "details_controller", None)
+    if existing is not None:
+        return existing
     controller = DetailsController(window)
     window.details_controller = controller
     window.details_panel = controller.panel

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFrame, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QListWidget, QTabWidget, QVBoxLayout, QWidget
 
 from exptable_desktop.core import details as data
 from exptable_desktop.ui.details.artifacts_tab import ArtifactsTab
@@ -18,6 +18,11 @@ from exptable_desktop.ui.details.scalars_tab import ScalarsTab
 
 LIVE_POLL_MS = 1500
 LAST_TAB_KEY = "details.last_tab"
+TAB_LIST_STYLE = """
+QListWidget#detailsTabList { border: none; border-right: 1px solid #e9ecef; background: transparent; }
+QListWidget#detailsTabList::item { padding: 8px 12px; }
+QListWidget#detailsTabList::item:selected { background: #e7f1ff; color: #1c64d8; font-weight: 600; }
+"""
 
 
 class DetailsPanel(QWidget):
@@ -52,7 +57,17 @@ class DetailsPanel(QWidget):
         self.tabs.setObjectName("detailsTabs")
         self.tabs.setDocumentMode(True)
         self.tabs.setUsesScrollButtons(True)
-        layout.addWidget(self.tabs, 1)
+        # Full screen lists the tabs on the left, one row each, horizontal text: all eight in view.
+        self.tab_list = QListWidget()
+        self.tab_list.setObjectName("detailsTabList")
+        self.tab_list.setStyleSheet(TAB_LIST_STYLE)
+        self.tab_list.hide()
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.tab_list)
+        body.addWidget(self.tabs, 1)
+        layout.addLayout(body, 1)
         self.execution_tab = ExecutionTab()
         self.configuration_tab = ConfigurationTab()
         self.artifacts_tab = ArtifactsTab()
@@ -63,6 +78,7 @@ class DetailsPanel(QWidget):
         self.debug_samples_tab = DebugSamplesTab()
         for tab in self.all_tabs():
             self.tabs.addTab(tab, tab.title)
+            self.tab_list.addItem(tab.title)
             tab.experiment_link_activated.connect(self.experiment_link_activated)
             tab.message.connect(self.message)
             tab.changed.connect(self._edited)
@@ -77,7 +93,11 @@ class DetailsPanel(QWidget):
         if last in titles:
             self.tabs.setCurrentIndex(titles.index(last))
         self._restoring_tab = False
+        self.tab_list.setCurrentRow(self.tabs.currentIndex())
+        width = self.tab_list.sizeHintForColumn(0) + 2 * self.tab_list.frameWidth() + 8
+        self.tab_list.setFixedWidth(width)
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.tab_list.currentRowChanged.connect(self._tab_row_chosen)
         self.poll_timer = QTimer(self)
         self.poll_timer.setInterval(LIVE_POLL_MS)
         self.poll_timer.timeout.connect(self.poll)
@@ -113,6 +133,7 @@ class DetailsPanel(QWidget):
         self._live = data.live_state(self.experiment_id) if self.experiment_id else None
         self.header.show_header(info)
         self.tabs.setEnabled(self.experiment_id is not None)
+        self.tab_list.setEnabled(self.experiment_id is not None)
         self._loaded.clear()
         self._ensure_loaded(self.current_tab())
         self._update_timer()
@@ -122,7 +143,15 @@ class DetailsPanel(QWidget):
             tab.load(self.experiment_id)
             self._loaded[tab] = self.experiment_id
 
-    def _tab_changed(self, _index: int) -> None:
+    def _tab_row_chosen(self, row: int) -> None:
+        if row >= 0:
+            self.tabs.setCurrentIndex(row)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tab_list.currentRow() != index:
+            self.tab_list.blockSignals(True)
+            self.tab_list.setCurrentRow(index)
+            self.tab_list.blockSignals(False)
         self._ensure_loaded(self.current_tab())
         if not self._restoring_tab and _database_ready():
             data.save_preference(LAST_TAB_KEY, self.current_tab().title)
@@ -177,9 +206,10 @@ class DetailsPanel(QWidget):
 
     # -- Full screen --------------------------------------------------------------------------
     def set_full_screen(self, full: bool) -> None:
-        """Tabs on the left and the scalar settings in a sidebar, as the reference's full screen."""
+        """Tabs listed on the left and the scalar settings in a sidebar, as the reference's full screen."""
         self._full_screen = full
-        self.tabs.setTabPosition(QTabWidget.TabPosition.West if full else QTabWidget.TabPosition.North)
+        self.tab_list.setVisible(full)
+        self.tabs.tabBar().setVisible(not full)
         self.scalars_tab.set_full_screen(full)
         self.header.full_screen_button.blockSignals(True)
         self.header.full_screen_button.setChecked(full)
