@@ -43,6 +43,10 @@ class ColumnSpec:
     sortable: bool = True
     filter_kind: str | None = None
     align_right: bool = False
+    # The selection checkbox and NAME identify a row: they cannot be hidden.
+    hideable: bool = True
+    # A default-width layout narrower than the window's table shrinks these columns, not below this.
+    shrink_to: int = 0
     # Custom-column identity: (metric, variant, field) or (section, name).
     source: tuple[str, ...] = ()
 
@@ -52,21 +56,21 @@ class ColumnSpec:
 
 
 BUILTIN_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("check", "", CHECK, default_width=34, sortable=False),
-    ColumnSpec("type", "TYPE", TYPE, default_width=150, filter_kind=FILTER_VALUES),
-    ColumnSpec("name", "NAME", TEXT, default_width=300),
-    ColumnSpec("tags", "TAGS", TAGS, default_width=190, sortable=False, filter_kind=FILTER_TAGS),
-    ColumnSpec("status", "STATUS", STATUS, default_width=150, filter_kind=FILTER_VALUES),
-    ColumnSpec("project", "PROJECT", CATEGORY, default_width=170, filter_kind=FILTER_VALUES),
-    ColumnSpec("user", "USER", CATEGORY, default_width=110, filter_kind=FILTER_VALUES),
-    ColumnSpec("started", "STARTED", DATE, default_width=150, filter_kind=FILTER_DATES),
-    ColumnSpec("last_update", "UPDATED", DATE, default_width=150, filter_kind=FILTER_DATES),
-    ColumnSpec("last_iteration", "ITERATION", NUMBER, default_width=95, filter_kind=FILTER_RANGE,
+    ColumnSpec("check", "", CHECK, default_width=34, sortable=False, hideable=False),
+    ColumnSpec("type", "TYPE", TYPE, default_width=120, shrink_to=105, filter_kind=FILTER_VALUES),
+    ColumnSpec("name", "NAME", TEXT, default_width=300, hideable=False, shrink_to=180),
+    ColumnSpec("tags", "TAGS", TAGS, default_width=160, shrink_to=90, sortable=False, filter_kind=FILTER_TAGS),
+    ColumnSpec("status", "STATUS", STATUS, default_width=140, filter_kind=FILTER_VALUES),
+    ColumnSpec("project", "PROJECT", CATEGORY, default_width=180, shrink_to=110, filter_kind=FILTER_VALUES),
+    ColumnSpec("user", "USER", CATEGORY, default_width=80, filter_kind=FILTER_VALUES),
+    ColumnSpec("started", "STARTED", DATE, default_width=120, shrink_to=105, filter_kind=FILTER_DATES),
+    ColumnSpec("last_update", "UPDATED", DATE, default_width=120, shrink_to=105, filter_kind=FILTER_DATES),
+    ColumnSpec("last_iteration", "ITERATION", NUMBER, default_width=90, filter_kind=FILTER_RANGE,
                align_right=True),
     ColumnSpec("description", "DESCRIPTION", TEXT, default_visible=False, default_width=240),
-    ColumnSpec("run_time", "RUN TIME", DURATION, default_visible=False, default_width=95,
+    ColumnSpec("run_time", "RUN TIME", DURATION, default_visible=False, default_width=90,
                filter_kind=FILTER_DURATION, align_right=True),
-    ColumnSpec("parent", "PARENT", CATEGORY, default_width=150, filter_kind=FILTER_VALUES),
+    ColumnSpec("parent", "PARENT", CATEGORY, default_width=150, shrink_to=100, filter_kind=FILTER_VALUES),
     ColumnSpec("id", "ID", TEXT, default_visible=False, default_width=250),
 )
 BUILTIN_BY_KEY = {c.key: c for c in BUILTIN_COLUMNS}

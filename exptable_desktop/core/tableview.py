@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from itertools import repeat
+from itertools import groupby, repeat
 from operator import itemgetter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -733,6 +733,14 @@ class ExperimentTable:
 
     # ---- Sets of ids --------------------------------------------------------------------
 
+    def first_page_slots(self, rows: int) -> np.ndarray:
+        """Slots of the first ``rows`` rows on screen; by UPDATED when the sort needs a column not loaded."""
+        if all(self.has_column_data(key) for key, _descending in self.sort):
+            return self.order[:rows].copy()
+        alive = np.flatnonzero(self.alive[:self.n])
+        recent = np.argsort(-self.nums["last_update"][alive], kind="stable")[:rows]
+        return alive[recent]
+
     def alive_ids(self) -> list[str]:
         return self.ids[:self.n][self.alive[:self.n]].tolist()
 
@@ -858,9 +866,13 @@ def project_paths() -> dict[int, str]:
     return out
 
 
-def load_base_table(scope: Scope, limit: int | None = None) -> ExperimentTable:
-    """Base columns and tags of the experiments in ``scope`` (with ``limit``: the most recently updated)."""
-    expected = limit if limit is not None else bulk.scope_count(scope)
+def load_base_table(scope: Scope, limit: int | None = None, expected: int | None = None) -> ExperimentTable:
+    """Base columns and tags of the experiments in ``scope`` (with ``limit``: the most recently updated).
+
+    ``expected``: the scope's size when the caller counted it already (saves a query).
+    """
+    if expected is None:
+        expected = limit if limit is not None else bulk.scope_count(scope)
     # Room for the experiments that live refresh will add before the arrays have to double.
     table = ExperimentTable(capacity=expected + expected // 20 + 64)
     table.project_paths = project_paths()
@@ -881,9 +893,8 @@ def load_base_table(scope: Scope, limit: int | None = None) -> ExperimentTable:
 
 def load_table(scope: Scope, custom_keys: Sequence[str] = ()) -> ExperimentTable:
     table = load_base_table(scope)
-    whole_db = covers_most_of_db(table)
-    for key in custom_keys:
-        table.add_custom_column(key, load_custom_column(scope, key, whole_db=whole_db))
+    for key, rows in load_custom_columns(scope, custom_keys, whole_db=covers_most_of_db(table), expected_rows=table.n):
+        table.add_custom_column(key, rows)
     table.resort()
     return table
 
@@ -892,13 +903,33 @@ def covers_most_of_db(table: ExperimentTable) -> bool:
     return table.n * 3 >= bulk.experiment_count()
 
 
-def load_custom_column(scope: Scope, key: str, *, whole_db: bool = False) -> list[tuple[str, Any]]:
-    spec = spec_for(key)
-    if spec.kind == METRIC:
-        return bulk.load_metric_column(scope, *spec.source, whole_db=whole_db)
-    if spec.kind == HYPERPARAM:
-        return bulk.load_hyperparam_column(scope, *spec.source, whole_db=whole_db)
-    raise ValueError(f"{key!r} is not a custom column")
+def load_custom_columns(scope: Scope, keys: Sequence[str], *, whole_db: bool = False,
+                        expected_rows: int = 0) -> Iterator[tuple[str, list[tuple]]]:
+    """(key, rows) for each custom column, rows shaped (experiment id, value[, column index]).
+
+    ``expected_rows``: rows per column, which bounds how many columns one statement reads
+    (see bulk.custom_columns_per_statement).
+    """
+    per_statement = bulk.custom_columns_per_statement(expected_rows)
+    specs = [spec_for(key) for key in keys]
+    unknown = [spec.key for spec in specs if spec.kind not in (METRIC, HYPERPARAM)]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not a custom column")
+    for kind, read in ((METRIC, bulk.load_metric_columns), (HYPERPARAM, bulk.load_hyperparam_columns)):
+        of_kind = [spec for spec in specs if spec.kind == kind]
+        for start in range(0, len(of_kind), per_statement):
+            batch = of_kind[start:start + per_statement]
+            rows = read(scope, [spec.source for spec in batch], whole_db=whole_db)
+            if len(batch) == 1:
+                yield batch[0].key, rows
+                continue
+            grouped: dict[int, list[tuple]] = {index: [] for index in range(len(batch))}
+            # Each column's rows come in one run (UNION ALL); grouping by runs is C-speed.
+            for index, run in groupby(rows, itemgetter(2)):
+                grouped[index].extend(run)
+            del rows
+            for index, spec in enumerate(batch):
+                yield spec.key, grouped.pop(index)
 
 
 def read_custom_values(ids: Sequence[str], custom_keys: Sequence[str]) -> dict[str, tuple[list[str], list[Any]]]:

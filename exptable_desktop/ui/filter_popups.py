@@ -5,7 +5,9 @@ the reference does) by emitting ``sig_changed(key, filter or None)``.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QDateTime, QPoint, Qt, QTimer, Signal
+from collections import Counter
+
+from PySide6.QtCore import QDateTime, QPoint, QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QDoubleValidator
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
+    QStyledItemDelegate,
     QVBoxLayout,
 )
 
@@ -30,6 +33,71 @@ from exptable_desktop.core.filters import NO_VALUE, AnyFilter, RangeFilter, TagF
 RANGE_APPLY_DELAY_MS = 500
 _STATE_MARKS = {0: "☐", 1: "☑", 2: "☒"}
 _EXCLUDE_COLOUR = QColor("#cf222e")
+_COUNT_COLOUR = QColor("#6e7781")
+CountRole = Qt.ItemDataRole.UserRole + 5
+# Beside a label that is not unique (parents of the same name), this much of the id tells them apart.
+SHORT_ID = 8
+
+
+class CountColumnDelegate(QStyledItemDelegate):
+    """Paints an item's count right-aligned in a column of its own and elides the label before it.
+
+    The list never scrolls sideways: a long label is cut with "…" instead of pushing the count away.
+    """
+
+    def __init__(self, view: QListWidget):
+        super().__init__(view)
+        self.view = view
+        self._count_width: int | None = None  # worked out once per change of the list, not per painted item
+        model = view.model()
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
+            signal.connect(self._forget_width)
+
+    def _forget_width(self, *_args) -> None:
+        self._count_width = None
+
+    def count_width(self) -> int:
+        if self._count_width is None:
+            largest = max((self.view.item(i).data(CountRole) or 0 for i in range(self.view.count())), default=0)
+            self._count_width = self.view.fontMetrics().horizontalAdvance(f"{largest:,}") + 16
+        return self._count_width
+
+    def paint(self, painter, option, index) -> None:
+        right = min(option.rect.right(), self.view.viewport().width() - 1)
+        width = self.count_width()
+        count_rect = QRect(right - width, option.rect.top(), width - 6, option.rect.height())
+        label_option = option.__class__(option)
+        label_option.rect = QRect(option.rect.left(), option.rect.top(),
+                                  max(0, count_rect.left() - option.rect.left() - 6), option.rect.height())
+        # Cut in the middle: the end of a label (a version, the short id of a twin) tells entries apart.
+        label_option.textElideMode = Qt.TextElideMode.ElideMiddle
+        super().paint(painter, label_option, index)
+        count = index.data(CountRole)
+        if count is not None:
+            painter.save()
+            painter.setPen(_COUNT_COLOUR)
+            painter.drawText(count_rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), f"{count:,}")
+            painter.restore()
+
+    def sizeHint(self, option, index) -> QSize:
+        # Never wider than the list: long labels elide rather than scroll.
+        return QSize(1, super().sizeHint(option, index).height())
+
+
+def _count_list(name: str) -> QListWidget:
+    view = QListWidget()
+    view.setObjectName(name)
+    view.setMinimumSize(320, 240)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setItemDelegate(CountColumnDelegate(view))
+    return view
+
+
+def disambiguated_labels(values: list[tuple[str, str, int]]) -> dict[str, str]:
+    """value key -> label shown; a label several values share gets a short id suffix ("name · 1a2b3c4d")."""
+    shared = Counter(label for _value, label, _count in values)
+    return {value: f"{label} · {value[:SHORT_ID]}" if shared[label] > 1 and value != NO_VALUE else label
+            for value, label, _count in values}
 
 
 class FilterPopup(QFrame):
@@ -48,8 +116,23 @@ class FilterPopup(QFrame):
 
     def show_at(self, pos: QPoint) -> None:
         self.adjustSize()
-        self.move(pos)
+        self.move(self._kept_inside(pos))
         self.show()
+        for view in self.findChildren(QListWidget):
+            view.scrollToTop()
+
+    def _kept_inside(self, pos: QPoint) -> QPoint:
+        """``pos`` moved left / up as needed so the pop-up stays within the window (else the screen)."""
+        owner = self.parentWidget()
+        area = owner.window().frameGeometry() if owner is not None else QRect()
+        screen = self.screen().availableGeometry() if self.screen() is not None else QRect()
+        if not area.isValid() or area.width() < self.width() or area.height() < self.height():
+            area = screen
+        if not area.isValid():
+            return pos
+        x = max(area.left(), min(pos.x(), area.right() + 1 - self.width()))
+        y = max(area.top(), min(pos.y(), area.bottom() + 1 - self.height()))
+        return QPoint(x, y)
 
     def emit_filter(self, flt: AnyFilter | None) -> None:
         self.sig_changed.emit(self.key, flt if flt is not None and flt.active else None)
@@ -64,13 +147,14 @@ class ValueSetPopup(FilterPopup):
         selected = set(current.values) if current else set()
         self.search = QLineEdit(placeholderText="Search values")
         self.search.setClearButtonEnabled(True)
-        self.list = QListWidget()
-        self.list.setObjectName("valueList")
-        self.list.setMinimumSize(240, 220)
+        self.list = _count_list("valueList")
         ordered = sorted(values, key=lambda v: v[0] not in selected)
+        shown = disambiguated_labels(values)
         for value, label, count in ordered:
-            item = QListWidgetItem(f"{label}    {count:,}")
+            item = QListWidgetItem(shown[value])
+            item.setToolTip(shown[value] if shown[value] == label else f"{label}\nid {value}")
             item.setData(Qt.ItemDataRole.UserRole, value)
+            item.setData(CountRole, count)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if value in selected else Qt.CheckState.Unchecked)
             if value == NO_VALUE:
@@ -129,9 +213,7 @@ class TagPopup(FilterPopup):
         self.search = QLineEdit(placeholderText="Search tags")
         self.search.setClearButtonEnabled(True)
         self.layout_.addWidget(self.search)
-        self.list = QListWidget()
-        self.list.setObjectName("tagList")
-        self.list.setMinimumSize(240, 220)
+        self.list = _count_list("tagList")
         for name, count in tags:
             state = 1 if name in current.include else 2 if name in current.exclude else 0
             if name == "":
@@ -158,7 +240,8 @@ class TagPopup(FilterPopup):
             state = 0  # "(no tags)" has no exclude
         item.setData(Qt.ItemDataRole.UserRole + 2, state)
         label = name or "(no tags)"
-        item.setText(f"{_STATE_MARKS[state]}  {label}    {item.data(Qt.ItemDataRole.UserRole + 1):,}")
+        item.setText(f"{_STATE_MARKS[state]}  {label}")
+        item.setData(CountRole, item.data(Qt.ItemDataRole.UserRole + 1))
         item.setForeground(_EXCLUDE_COLOUR if state == 2 else QColor("#24292f"))
 
     def cycle(self, item: QListWidgetItem) -> None:

@@ -1,8 +1,11 @@
 """The main window: project tree, top bar, the experiments table, docks and status bar.
 
 It owns the scope (project, sub-projects, archive) and loads the table in
-bulk: a large scope paints its most recent page at once while worker threads
-read the whole table and then its custom columns. It refreshes incrementally on
+bulk: a small scope whole before the first paint; a middle one (up to
+WHOLE_TABLE_LIMIT) with every row but only its first page's custom values, the
+whole custom columns following from a worker thread; a large one paints its
+most recent page at once while worker threads read the whole table and then
+its custom columns. It refreshes incrementally on
 a timer (the read on a worker thread, only the apply on the UI thread) and
 saves the table layout per project view and user. The public API other parts use is documented in
 docs/window_api (see the brief); everything else here is private.
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSizePolicy,
+    QToolBar,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -39,9 +43,10 @@ from exptable_desktop.core.tableview import (
     covers_most_of_db,
     fetch_changes,
     load_base_table,
-    load_custom_column,
+    load_custom_columns,
     load_first_page_custom_values,
     prepare_custom_column,
+    read_custom_values,
 )
 from exptable_desktop.core.viewstate import TableState, default_state, scope_name, state_from_dict
 from exptable_desktop.paths import current_user
@@ -76,11 +81,18 @@ MESSAGE_MS = 15000
 # once and a worker thread reads the whole table, then streams the custom columns in.
 PREVIEW_LIMIT = 1000
 PREVIEW_ROWS = 300
+# Up to this many, the base columns of the whole scope are read at once (~10 ms per 1,000 rows):
+# cheaper than a first page followed by a second, whole read. The custom columns of the rows
+# on the first page are read with them; whole custom columns stream in after the first paint.
+WHOLE_TABLE_LIMIT = 20_000
+# Rows whose custom values are read before that first paint: a few screens' worth.
+FIRST_PAGE_ROWS = 100
 # The whole-table read starts after the first paint; a window never shown starts it after this.
 UNSHOWN_LOAD_DELAY_MS = 1000
 # Custom columns reach the UI thread at most this often (each hand-over costs a repaint).
 COLUMN_BATCH_SECONDS = 0.15
 
+PROJECTS_DOCK_WIDTH = 230
 PREF_GEOMETRY = "window.geometry"
 PREF_DOCKS = "window.state"
 PREF_LAST_SCOPE = "table.last_scope"
@@ -107,12 +119,12 @@ class ColumnLoader(QThread):
         batch: list[CustomColumnData] = []
         last_sent = time.perf_counter()
         try:
-            for key in self.keys:
+            for key, rows in load_custom_columns(self.scope, self.keys, whole_db=self.whole_db,
+                                                 expected_rows=self.table.n):
                 if self._cancelled:
                     return
-                pairs = load_custom_column(self.scope, key, whole_db=self.whole_db)
-                batch.append(prepare_custom_column(self.table, key, pairs))
-                del pairs  # the rows read: several times the size of the column they make
+                batch.append(prepare_custom_column(self.table, key, rows))
+                del rows  # the rows read: several times the size of the column they make
                 return_freed_memory()
                 # Handed over in batches: each hand-over costs the UI thread a repaint.
                 if time.perf_counter() - last_sent >= COLUMN_BATCH_SECONDS or key == self.keys[-1]:
@@ -186,6 +198,7 @@ class StatusMessage(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setObjectName("statusMessage")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
         self.label = QLabel()
@@ -198,6 +211,7 @@ class StatusMessage(QWidget):
         layout.addWidget(self.label)
         layout.addWidget(self.undo_button)
         layout.addWidget(self.more_button)
+        layout.addStretch(1)  # the buttons stay right after the text they act on
         self.timer = QTimer(self, singleShot=True, interval=MESSAGE_MS)
         self.timer.timeout.connect(self.clear)
         self._undo: Callable | None = None
@@ -261,10 +275,15 @@ class MainWindow(QMainWindow):
         self._popup: FilterPopup | None = None
         self._refresh_seconds = DEFAULT_REFRESH_SECONDS
         self._full_pending = False
+        # Custom columns to read once the first page has painted: (keys, whole_db).
+        self._pending_columns: tuple[list[str], bool] | None = None
         self._fetcher: RefreshFetcher | None = None
         # Bumped by every synchronous refresh and scope change: an older in-flight fetch is then dropped.
         self._refresh_sequence = 0
         self.last_refresh_apply_seconds = 0.0
+        # True while the widths are the defaults (none saved, none dragged): they follow the table's width.
+        self._auto_fit = False
+        self._fitting = False
 
         self.model = ExperimentTableModel(self)
         self.table_view = ExperimentTableView()
@@ -288,7 +307,7 @@ class MainWindow(QMainWindow):
 
         header = self.table_view.horizontalHeader()
         header.sectionMoved.connect(lambda *_: self._schedule_save())
-        header.sectionResized.connect(lambda *_: self._schedule_save())
+        header.sectionResized.connect(self._on_section_resized)
         header.sig_sort_clicked.connect(self._on_sort_clicked)
         header.sig_filter_clicked.connect(self._on_filter_clicked)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -383,7 +402,16 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.top_bar)
+        # A tool bar spans the whole window, docks included, so the view-mode buttons,
+        # search and toggles stay reachable whatever the docks do (Details mode).
+        self.top_toolbar = QToolBar("Top bar", self)
+        self.top_toolbar.setObjectName("topToolBar")
+        self.top_toolbar.setMovable(False)
+        self.top_toolbar.setFloatable(False)
+        self.top_toolbar.toggleViewAction().setVisible(False)
+        self.top_bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.top_toolbar.addWidget(self.top_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.top_toolbar)
         self.archive_banner = QLabel("Archive: these experiments are archived. Restore them to bring them back.")
         self.archive_banner.setObjectName("archiveBanner")
         self.archive_banner.setVisible(False)
@@ -435,6 +463,8 @@ class MainWindow(QMainWindow):
         else:
             self.resize(1400, 820)
         docks = bulk.get_preference(self.user, PREF_DOCKS)
+        if not docks:
+            self.resizeDocks([self.projects_dock], [PROJECTS_DOCK_WIDTH], Qt.Orientation.Horizontal)
         if docks:
             self.restoreState(QByteArray(base64.b64decode(docks)))
             # The details helper shows its dock when its mode is chosen; start in table mode.
@@ -480,7 +510,18 @@ class MainWindow(QMainWindow):
         multi = project_id is None or (self._deep and len(ids or ()) > 1)
         state = state_from_dict(bulk.load_saved_view(self.user, self._scope_key), multi)
         self._since = time.time()
-        if bulk.scope_count(self._scope) > PREVIEW_LIMIT:
+        count = bulk.scope_count(self._scope)
+        if PREVIEW_LIMIT < count <= WHOLE_TABLE_LIMIT:
+            table = load_base_table(self._scope, expected=count)
+            table.add_empty_custom_columns(state.custom, partial=True)
+            self._install_table(table, state, custom=False)
+            if state.custom:
+                # Sorted and filtered by now (custom columns aside), so this is the page on screen.
+                page = table.first_page_slots(FIRST_PAGE_ROWS)
+                table.write_custom_rows(page, read_custom_values(table.ids[page].tolist(), state.custom))
+                self._pending_columns = (list(state.custom), covers_most_of_db(table))
+                QTimer.singleShot(UNSHOWN_LOAD_DELAY_MS, self._launch_pending_columns)
+        elif count > PREVIEW_LIMIT:
             # Paint the most recent experiments at once; the whole table is read on a worker thread.
             first_page = load_base_table(self._scope, limit=PREVIEW_ROWS)
             if state.custom:
@@ -492,7 +533,7 @@ class MainWindow(QMainWindow):
             self._full_pending = True
             self._start_base_loader()
         else:
-            self._install_table(load_base_table(self._scope), state, custom=True)
+            self._install_table(load_base_table(self._scope, expected=count), state, custom=True)
         self.project_panel.select_project(project_id)
         name = "All experiments" if project_id is None else tree.paths.get(project_id, "")
         self.title_label.setText(f"<b>{name}</b>" + ("  <span style='color:#9a6700'>(archive)</span>"
@@ -505,10 +546,10 @@ class MainWindow(QMainWindow):
     def _install_table(self, table, state: TableState, *, custom: bool) -> None:
         """Put ``table`` on screen under ``state``; with ``custom``, its custom columns are read first."""
         table.sort = list(state.sort)
-        if custom:
-            whole_db = covers_most_of_db(table) if state.custom else False
-            for key in state.custom:
-                table.add_custom_column(key, load_custom_column(self._scope, key, whole_db=whole_db))
+        if custom and state.custom:
+            for key, rows in load_custom_columns(self._scope, state.custom, whole_db=covers_most_of_db(table),
+                                                 expected_rows=table.n):
+                table.add_custom_column(key, rows)
         for key, flt in state.filters.items():
             table.set_filter(key, flt)
         table.set_search(self._search_query())
@@ -537,11 +578,23 @@ class MainWindow(QMainWindow):
     def eventFilter(self, watched, event) -> bool:
         # The worker's Python code competes for the GIL with every data() call of a paint: started
         # together, the first page would wait for the whole read. So it starts after that paint.
+        if event.type() == QEvent.Type.Resize and self._auto_fit and watched is self.table_view.viewport():
+            self.fit_default_widths()
         if event.type() == QEvent.Type.Paint and watched is self.table_view.viewport() \
                 and self._base_loader is not None:
             loader = self._base_loader
             QTimer.singleShot(0, lambda: self._launch_base_loader(loader))
+        if event.type() == QEvent.Type.Paint and watched is self.table_view.viewport() \
+                and self._pending_columns is not None:
+            QTimer.singleShot(0, self._launch_pending_columns)
         return False
+
+    def _launch_pending_columns(self) -> None:
+        """Start reading the whole custom columns (after the first paint, or when never shown)."""
+        if self._pending_columns is not None:
+            keys, whole_db = self._pending_columns
+            self._pending_columns = None
+            self._start_loader(keys, whole_db)
 
     def _ensure_full_table(self) -> None:
         """Answers about the whole scope need the whole table: finish reading it now if it is on its way."""
@@ -598,6 +651,7 @@ class MainWindow(QMainWindow):
                 loader.wait()
         self._abandoned = [loader for loader in self._abandoned if loader.isRunning()]
         self._full_pending = False
+        self._pending_columns = None
         if self._loader is not None:
             self._loader.cancel()
             self._loader.wait()
@@ -612,7 +666,7 @@ class MainWindow(QMainWindow):
 
     def is_loading(self) -> bool:
         """True while the whole table or its custom columns are still on their way."""
-        return self._full_pending or self._loader is not None
+        return self._full_pending or self._pending_columns is not None or self._loader is not None
 
     def _install_columns(self, batch: list[CustomColumnData]) -> None:
         if self.sender() is not self._loader:
@@ -632,7 +686,8 @@ class MainWindow(QMainWindow):
         central = self.centralWidget()
         central.setProperty("archive", on)
         self.table_view.setProperty("archive", on)
-        for widget in (central, self.table_view, self.table_view.viewport()):
+        self.top_bar.setProperty("archive", on)
+        for widget in (central, self.top_bar, self.table_view, self.table_view.viewport()):
             widget.style().unpolish(widget)
             widget.style().polish(widget)
         self.archive_banner.setVisible(on)
@@ -653,8 +708,8 @@ class MainWindow(QMainWindow):
             if current != visual:
                 header.moveSection(current, visual)
         for logical, spec in enumerate(self.model.specs):
-            header.resizeSection(logical, state.widths.get(spec.key, spec.default_width))
-            header.setSectionHidden(logical, spec.key in state.hidden)
+            header.resizeSection(logical, state.widths.get(spec.key) or self.default_width(logical))
+            header.setSectionHidden(logical, spec.hideable and spec.key in state.hidden)
         check = self.model.column_of("check")
         header.setSectionResizeMode(check, header.ResizeMode.Fixed)
         header.resizeSection(check, C.BUILTIN_BY_KEY["check"].default_width)
@@ -662,6 +717,36 @@ class MainWindow(QMainWindow):
             header.moveSection(header.visualIndex(check), 0)
         header.sort_keys = list(self.model.table.sort)
         header.viewport().update()
+        self._auto_fit = not state.widths
+        if self._auto_fit:
+            self.fit_default_widths()
+
+    def _on_section_resized(self, *_args) -> None:
+        if not self._fitting and not self._restoring:
+            self._auto_fit = False  # the person sized a column: keep their widths from now on
+        self._schedule_save()
+
+    def fit_default_widths(self) -> None:
+        """Default widths, with NAME, TAGS, PROJECT, PARENT and TYPE shrunk (to their minimum at most)
+        so that the visible columns fit the table's width when it is narrower than their sum."""
+        header = self.table_view.horizontalHeader()
+        available = self.table_view.viewport().width()
+        if available <= 0:
+            return
+        visible = [logical for logical in range(header.count()) if not header.isSectionHidden(logical)]
+        wanted = {logical: self.default_width(logical) for logical in visible}
+        slack = {logical: max(0, wanted[logical] - max(self.model.specs[logical].shrink_to,
+                                                       header.sectionSizeFromContents(logical).width()))
+                 for logical in visible if self.model.specs[logical].shrink_to}
+        excess = sum(wanted.values()) - available
+        give = min(max(0, excess), sum(slack.values()))
+        self._fitting = True
+        try:
+            for logical in visible:
+                cut = round(slack[logical] * give / sum(slack.values())) if give and logical in slack else 0
+                header.resizeSection(logical, wanted[logical] - cut)
+        finally:
+            self._fitting = False
 
     def table_state(self) -> TableState:
         header = self.table_view.horizontalHeader()
@@ -797,6 +882,9 @@ class MainWindow(QMainWindow):
             action = menu.addAction(spec.title)
             action.setCheckable(True)
             action.setChecked(not header.isSectionHidden(logical))
+            if not spec.hideable:
+                action.setEnabled(False)  # shown, greyed: the column is always there
+                continue
             action.toggled.connect(lambda on, k=spec.key: self.set_column_visible(k, on))
         menu.addSeparator()
         menu.addAction("+ Metrics…", self.open_metrics_dialog)
@@ -820,22 +908,33 @@ class MainWindow(QMainWindow):
     def set_column_visible(self, key: str, visible: bool) -> None:
         logical = self.model.column_of(key)
         if logical >= 0:
+            if not visible and not self.model.specs[logical].hideable:
+                return
             header = self.table_view.horizontalHeader()
             header.setSectionHidden(logical, not visible)
             if visible and header.sectionSize(logical) < 24:
-                header.resizeSection(logical, self.model.specs[logical].default_width)
+                header.resizeSection(logical, self.default_width(logical))
             self._schedule_save()
+
+    def default_width(self, logical: int) -> int:
+        """The column's default width, widened when its header (title, sort mark, funnel) needs more."""
+        spec = self.model.specs[logical]
+        if spec.kind == C.CHECK:
+            return spec.default_width
+        header = self.table_view.horizontalHeader()
+        return max(spec.default_width, header.sectionSizeFromContents(logical).width())
 
     def add_custom_columns(self, keys: list[str]) -> None:
         header = self.table_view.horizontalHeader()
+        keys = [key for key in dict.fromkeys(keys) if key not in self.model.keys]
         for key in keys:
-            if key in self.model.keys:
-                continue
             logical = self.model.add_column(key)
-            header.resizeSection(logical, C.spec_for(key).default_width)
+            header.resizeSection(logical, self.default_width(logical))
             header.setSectionHidden(logical, False)
-            pairs = load_custom_column(self._scope, key, whole_db=covers_most_of_db(self.model.table))
-            self.model.install_column_data(prepare_custom_column(self.model.table, key, pairs))
+        table = self.model.table
+        for key, rows in load_custom_columns(self._scope, keys, whole_db=covers_most_of_db(table),
+                                             expected_rows=table.n):
+            self.model.install_column_data(prepare_custom_column(table, key, rows))
         self._schedule_save()
 
     def remove_custom_column(self, key: str) -> None:
@@ -894,8 +993,9 @@ class MainWindow(QMainWindow):
             return
         spec = self.model.specs[logical]
         menu = QMenu(self)
-        if spec.kind != C.CHECK:
+        if spec.hideable:
             menu.addAction("Hide column", lambda: self.set_column_visible(spec.key, False))
+        if spec.kind != C.CHECK:
             menu.addAction("Fit to contents", lambda: self.table_view.fit_column(logical))
         if spec.filter_kind:
             menu.addAction("Filter…", lambda: self.open_filter_popup(spec.key))

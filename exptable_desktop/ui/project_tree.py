@@ -16,7 +16,8 @@ ALL_ID = -1  # the "All experiments" row
 class ProjectTreeModel(QStandardItemModel):
     def __init__(self, parent=None):
         super().__init__(0, 2, parent)
-        self.setHorizontalHeaderLabels(["Project", "Experiments"])
+        # The count column is as wide as its numbers: a hidden header still counts in ResizeToContents.
+        self.setHorizontalHeaderLabels(["Project", "#"])
         self.items: dict[int, QStandardItem] = {}
         self.paths: dict[int, str] = {}
         self.children_of: dict[int, list[int]] = {}

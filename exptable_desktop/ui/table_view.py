@@ -109,9 +109,7 @@ class FilterHeader(QHeaderView):
                 painter.setFont(small)
                 painter.setPen(ACCENT)
                 painter.drawText(QRect(cx + 3, rect.top() + 2, 10, 10), Qt.AlignmentFlag.AlignLeft, str(sort_pos + 1))
-        font = QFont(self.font())
-        font.setBold(True)
-        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        font = self.title_font()
         painter.setFont(font)
         painter.setPen(self.palette().color(self.foregroundRole()))
         text_rect = QRect(rect.left() + 8, rect.top(), max(0, right - rect.left() - 10), rect.height())
@@ -141,14 +139,19 @@ class FilterHeader(QHeaderView):
         spec = self._spec(logical)
         if spec is None:
             return super().sectionSizeFromContents(logical)
+        # The room paintSection gives the title: margins, then the funnel and the sort mark.
+        width = QFontMetrics(self.title_font()).horizontalAdvance(spec.title) + 18
+        if spec.filter_kind:
+            width += FUNNEL_SIZE + 8
+        if spec.sortable:
+            width += 12
+        return QSize(width, HEADER_HEIGHT)
+
+    def title_font(self) -> QFont:
         font = QFont(self.font())
         font.setBold(True)
-        width = QFontMetrics(font).horizontalAdvance(spec.title) + 24
-        if spec.filter_kind:
-            width += FUNNEL_SIZE + 6
-        if spec.sortable:
-            width += 14
-        return QSize(width, HEADER_HEIGHT)
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
+        return font
 
 
 class CellDelegate(QStyledItemDelegate):

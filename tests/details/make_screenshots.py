@@ -72,6 +72,8 @@ def main() -> int:
 
         from PySide6.QtWidgets import QApplication
         app = QApplication.instance() or QApplication([])
+        from PySide6.QtCore import Qt
+
         from exptable_desktop.ui import create_main_window
         from exptable_desktop.ui.details import install_details
 
@@ -82,7 +84,7 @@ def main() -> int:
         while len(window.visible_ids()) < 10:  # the table loads its rows in the background
             app.processEvents()
         window.table_view.activate_handler(run_id)
-        controller.splitter.setSizes([330, SIZE[0] - 330])
+        window.resizeDocks([window.details_dock], [SIZE[0] - 230 - 330], Qt.Orientation.Horizontal)
         panel = controller.panel
 
         def settle():

@@ -32,23 +32,29 @@ def window(qtbot, db_url, experiments):
     return open_window(qtbot, db_url, len(experiments))
 
 
-def test_details_mode_takes_the_tables_place_under_the_top_bar(window, qtbot, experiments):
+def test_details_mode_shows_the_list_and_the_panel_in_the_details_dock(window, qtbot, experiments):
     controller = install_details(window)
     panel = controller.panel
-    assert controller.splitter.isHidden() and window.details_dock.isHidden()
+    dock = window.findChild(type(window.details_dock), "detailsDock")
+    assert dock is window.details_dock and dock.isHidden() and controller.list_host.isHidden()
     window.select_experiment(experiments[2])
     window.set_view_mode("details")
     assert panel.experiment_id == experiments[2]
-    # Only the table is hidden: the top bar and the bottom strip (batch bar) stay.
-    assert window.table_view.isHidden() and controller.splitter.isVisible()
+    # The panel is in the docked details dock, beside the list that took the table's place;
+    # the top bar and the bottom strip (batch bar) stay.
+    assert dock.isVisible() and not dock.isFloating() and dock.widget() is panel
+    assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
+    assert dock.width() > window.width() // 3
+    assert window.table_view.isHidden() and controller.list_host.isVisible()
     for widget in (window.search_box, window.archive_toggle, window.auto_refresh_toggle, window.columns_button,
                    *window.view_mode_buttons.values()):
         assert widget.isVisible(), widget.objectName()
     window.set_checked(experiments[:2], True)
     bar = window.action_controller.batch_bar
     qtbot.waitUntil(bar.isVisible)
-    assert bar.mapTo(window, bar.rect().topLeft()).y() > panel.mapTo(window, panel.rect().bottomLeft()).y()
-    assert controller.card_list.isVisible() and window.details_dock.isHidden()
+    assert bar.mapTo(window, bar.rect().topLeft()).y() > controller.card_list.mapTo(
+        window, controller.card_list.rect().topLeft()).y()
+    assert controller.card_list.isVisible()
     assert controller.cards_model.ids() == window.visible_ids()
     card = controller.cards_model.index(controller.cards_model.row_of(experiments[1])).data(ROLE_INFO)
     assert card["name"] == "run 1" and card["tags"] == ["nightly"] and card["last_update"] is not None
@@ -58,7 +64,7 @@ def test_details_mode_takes_the_tables_place_under_the_top_bar(window, qtbot, ex
     window.search_box.setText("")
     qtbot.waitUntil(lambda: controller.cards_model.ids() == window.visible_ids(), timeout=5000)
     window.set_view_mode("table")
-    assert window.table_view.isVisible() and controller.splitter.isHidden()
+    assert window.table_view.isVisible() and controller.list_host.isHidden() and dock.isHidden()
 
 
 def test_selection_reaches_the_panel_debounced(window, qtbot, experiments):
@@ -93,7 +99,8 @@ def test_full_screen_hides_the_list_and_projects_lists_tabs_left_and_returns(win
     assert projects.isVisible()
     controller.panel.header.full_screen_button.click()
     assert controller.is_full_screen()
-    assert controller.list_host.isHidden() and window.table_view.isHidden() and projects.isHidden()
+    assert controller.list_host.isHidden() and window.centralWidget().isHidden() and projects.isHidden()
+    assert window.details_dock.isVisible()
     navigation = controller.panel.tab_list
     assert navigation.isVisible() and controller.panel.tabs.tabBar().isHidden()
     assert [navigation.item(i).text() for i in range(navigation.count())] == [
@@ -107,11 +114,12 @@ def test_full_screen_hides_the_list_and_projects_lists_tabs_left_and_returns(win
     assert navigation.currentRow() == 3
     controller.panel.header.full_screen_button.click()
     assert not controller.is_full_screen() and controller.list_host.isVisible() and projects.isVisible()
+    assert window.centralWidget().isVisible()
     assert navigation.isHidden() and controller.panel.tabs.tabBar().isVisible()
     controller.set_full_screen(True)
     window.set_view_mode("table")
     assert not controller.is_full_screen() and window.table_view.isVisible() and projects.isVisible()
-    assert controller.splitter.isHidden()
+    assert window.details_dock.isHidden() and window.centralWidget().isVisible()
 
 
 def test_back_button_returns_to_the_table(window, experiments):
@@ -126,12 +134,12 @@ def test_pop_out_shows_the_table_docking_puts_back_and_closing_returns(window, q
     window.table_view.activate_handler(experiments[1])
     controller.pop_out_button.click()
     dock = window.details_dock
-    assert dock.isVisible() and dock.isFloating() and dock.widget() is controller.splitter
+    assert dock.isVisible() and dock.isFloating() and dock.widget() is controller.panel
     assert window.table_view.isVisible() and controller.list_host.isHidden()
     assert controller.panel.experiment_id == experiments[1]
     dock.setFloating(False)  # the person docks it again
-    qtbot.waitUntil(lambda: not controller.is_popped_out(), timeout=2000)
-    assert dock.isHidden() and window.table_view.isHidden() and controller.list_host.isVisible()
+    qtbot.waitUntil(lambda: controller.list_host.isVisible(), timeout=2000)
+    assert dock.isVisible() and not controller.is_popped_out() and window.table_view.isHidden()
     controller.pop_out_button.click()
     dock.close()
     qtbot.waitUntil(lambda: window.view_mode() == "table", timeout=2000)
@@ -149,7 +157,7 @@ def test_popped_out_place_is_remembered(qtbot, db_url, experiments):
     assert controller.is_popped_out()
     second.set_view_mode("details")
     dock = second.details_dock
-    assert dock.widget() is controller.splitter and dock.isVisible() and dock.isFloating()
+    assert dock.widget() is controller.panel and dock.isVisible() and dock.isFloating()
 
 
 def test_edits_refresh_the_table_and_links_select(window, qtbot, experiments):

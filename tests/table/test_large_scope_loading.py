@@ -1,4 +1,5 @@
-"""A scope bigger than one page: first page at once, the rest and the custom columns from worker threads."""
+"""A scope bigger than one page: first page at once, the rest and the custom columns from worker threads;
+a middle-sized scope: every row at once, the custom columns of the first page with them."""
 from __future__ import annotations
 
 import pytest
@@ -16,7 +17,9 @@ N = 1500
 
 
 @pytest.fixture
-def big(db):
+def big(db, monkeypatch):
+    # These tests are about scopes too big to read whole before the first paint.
+    monkeypatch.setattr("exptable_desktop.ui.main_window.WHOLE_TABLE_LIMIT", N - 1)
     ids = many_experiments(N)
     state = default_state(True)
     state.custom = [LOSS, SEED]
@@ -95,3 +98,72 @@ def test_whole_table_keeps_the_first_page_values_while_its_columns_stream_in(qtb
     assert not table.partial and win.visible_ids()[:2] == big[:2]
     assert model.index(model.row_of_id(big[5]), model.column_of(LOSS)).data() == "0.005"
     win._stop_loader()
+
+
+@pytest.fixture
+def middle(db):
+    ids = many_experiments(N)
+    state = default_state(True)
+    state.custom = [LOSS, SEED]
+    bulk.store_saved_view(current_user(), scope_name(None, True), state.to_dict())
+    return ids
+
+
+@pytest.mark.both_backends
+def test_middle_scope_shows_every_row_at_once_and_its_first_page_complete(qtbot, db_url, middle):
+    from exptable_desktop.ui import create_main_window
+    from exptable_desktop.ui.main_window import FIRST_PAGE_ROWS, PREVIEW_LIMIT, WHOLE_TABLE_LIMIT
+
+    assert PREVIEW_LIMIT < N <= WHOLE_TABLE_LIMIT
+    win = create_main_window(db_url)
+    qtbot.addWidget(win)
+    win.auto_refresh_toggle.setChecked(False)
+    model = win.model
+    assert model.rowCount() == N and win.visible_ids() == middle[::-1]
+    assert win.is_loading() and not win._full_pending  # only the whole custom columns are to come
+    assert model.index(0, model.column_of(LOSS)).data() == "1.499"
+    assert model.index(FIRST_PAGE_ROWS - 1, model.column_of(SEED)).data() == str((N - FIRST_PAGE_ROWS) % 7)
+    row = model.row_of_id(middle[5])
+    assert model.index(row, model.column_of(LOSS)).data() == ""
+    win.resize(1200, 600)
+    win.show()
+    qtbot.waitUntil(lambda: not win.is_loading(), timeout=30000)
+    assert model.index(model.row_of_id(middle[5]), model.column_of(LOSS)).data() == "0.005"
+    win.set_sort([(LOSS, False)])
+    assert win.visible_ids()[:2] == middle[:2]
+    win._stop_loader()
+
+
+@pytest.mark.both_backends
+def test_custom_columns_load_in_few_statements_on_a_server(db, middle, caplog):
+    import logging
+
+    from exptable_desktop.core.tableview import load_base_table, load_custom_columns
+    from exptable_desktop.store.schema import database_proxy
+    from peewee import SqliteDatabase
+
+    scope = bulk.Scope(None, False)
+    table = load_base_table(scope)
+    keys = [C.metric_key("val", "loss", f) for f in ("last", "min", "max")] + [SEED, C.hyperparam_key("Args", "none")]
+
+    def read(expected_rows):
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="peewee"):
+            columns = dict(load_custom_columns(scope, keys, whole_db=True, expected_rows=expected_rows))
+        return columns, len([r for r in caplog.records if r.name == "peewee"])
+
+    columns, statements = read(table.n)
+    sqlite = isinstance(database_proxy.obj, SqliteDatabase)
+    # SQLite: one statement a column (faster in-process); a server: one per kind.
+    assert statements == (5 if sqlite else 2)
+    assert list(columns) == keys
+    by_id = {exp_id: value for exp_id, value, *_ in columns[keys[0]]}
+    assert by_id[middle[1234]] == pytest.approx(1.234)
+    assert {value for _id, value, *_ in columns[keys[2]]} == {1.0}
+    assert len(columns[SEED]) == N and {v for _id, v, *_ in columns[SEED]} == {str(i) for i in range(7)}
+    assert columns[keys[-1]] == []
+    # Bounded reads: more statements when one would hold too many rows.
+    again, statements = read(100_000)  # two columns a statement on a server
+    assert statements == (5 if sqlite else 3)
+    assert {k: [r[:2] for r in rows] for k, rows in again.items()} == \
+        {k: [r[:2] for r in rows] for k, rows in columns.items()}

@@ -1,18 +1,18 @@
 """Wiring the details panel into the main window (window_api.md).
 
-Details mode: the narrow experiment list and the panel take the table's place
-in the window, under the window's top bar (view modes, search, archive,
-columns) and above its bottom strip (the batch bar); only the table itself is
-hidden. "Pop out" moves list and panel into the details dock, floating, and
-leaves the whole table in view beside it; docking it again puts it back in the
-table's place, closing it returns to the table. Whether it is popped out, and
-where, is kept by the window's saved dock state. Full screen: the list and the
-side docks are hidden too and the tabs are listed on the left.
+Details mode: the narrow experiment list takes the table's place, under the
+window's top bar (view modes, search, archive, columns) and above its bottom
+strip (the batch bar), and the panel sits in the details dock ("detailsDock")
+beside it. The dock can be dragged elsewhere, floated ("Pop out": the whole
+table comes back beside it), closed (back to the table) and restored (the
+Details button); where it was is kept by the window's saved dock state.
+Full screen: the list, the table area and the side docks are hidden, the dock
+fills the window and the tabs are listed on the left.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QSplitter, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from exptable_desktop.ui.details.cards import ROLE_ID, ExperimentCardList, ExperimentCardModel
 from exptable_desktop.ui.details.panel import DetailsPanel
@@ -21,6 +21,8 @@ SELECTION_DEBOUNCE_MS = 150
 LIST_DEBOUNCE_MS = 250
 LIST_WIDTH = 330
 POPPED_OUT_SIZE = (1000, 700)
+# Share of the window's width the docked panel takes the first time it opens.
+DOCK_SHARE = 0.62
 
 
 class DetailsController(QObject):
@@ -55,21 +57,15 @@ class DetailsController(QObject):
         list_layout.addLayout(top)
         list_layout.addWidget(self.card_list, 1)
         self.list_host = list_host
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("detailsSplitter")
-        self.splitter.addWidget(list_host)
-        self.splitter.addWidget(self.panel)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([LIST_WIDTH, 900])
-        self.splitter.hide()
-        # The table's own layout (top bar, table, bottom strip): the details go right after the table.
+        list_host.setObjectName("detailsList")
+        list_host.setMinimumWidth(LIST_WIDTH - 60)
+        list_host.hide()
+        # The table's own layout (table, bottom strip): the list goes right after the table.
         self.table_layout = window.table_view.parentWidget().layout()
         self.dock.setWindowTitle("Details")
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                               | QDockWidget.DockWidgetFeature.DockWidgetMovable
                               | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        # A floating dock in the saved window state: the person left the details popped out.
-        self._popped_out = self.dock.isFloating()
         self._full_screen = False
         self._hidden_docks: list[QDockWidget] = []
         self._syncing_selection = False
@@ -93,7 +89,7 @@ class DetailsController(QObject):
         self.panel.experiment_edited.connect(lambda _id: window.refresh_now())
         self.panel.full_screen_toggled.connect(self.set_full_screen)
         self.back_button.clicked.connect(lambda: window.set_view_mode("table"))
-        self.pop_out_button.clicked.connect(lambda: self.set_popped_out(True))
+        self.pop_out_button.clicked.connect(lambda: self.set_popped_out(not self.dock.isFloating()))
         self.panel.back_to_table_requested.connect(lambda: window.set_view_mode("table"))
         self.card_list.selectionModel().currentChanged.connect(self._card_chosen)
         self.dock.visibilityChanged.connect(self._dock_visibility)
@@ -104,14 +100,11 @@ class DetailsController(QObject):
 
     # -- Modes ---------------------------------------------------------------------------
     def _place(self) -> None:
-        """Put list and panel where they belong: the dock when popped out, else the table's place."""
-        if self._popped_out:
-            if self.dock.widget() is not self.splitter:
-                self.dock.setWidget(self.splitter)
-        elif self.table_layout.indexOf(self.splitter) < 0:
-            if self.dock.widget() is self.splitter:
-                self.dock.setWidget(None)
-            self.table_layout.insertWidget(self.table_layout.indexOf(self.window.table_view) + 1, self.splitter, 1)
+        """The panel lives in the dock; the list right after the table, in the table's layout."""
+        if self.dock.widget() is not self.panel:
+            self.dock.setWidget(self.panel)
+        if self.table_layout.indexOf(self.list_host) < 0:
+            self.table_layout.insertWidget(self.table_layout.indexOf(self.window.table_view) + 1, self.list_host, 1)
 
     def _view_mode_changed(self, mode: str) -> None:
         if mode == "details":
@@ -137,39 +130,47 @@ class DetailsController(QObject):
 
     def _apply_layout(self) -> None:
         in_details = self.window.view_mode() == "details"
-        embedded = in_details and not self._popped_out
+        popped_out = self.dock.isFloating()
+        # Docked: the list replaces the table. Popped out: the whole table stays beside it.
+        embedded = in_details and not popped_out
         self._place()
+        self.window.table_view.setVisible(not embedded)
+        self.list_host.setVisible(embedded and not self._full_screen)
+        self.window.centralWidget().setVisible(not (in_details and self._full_screen))
         self._restoring = True
         try:
-            if self._popped_out and not self.dock.isFloating():
-                self.dock.setFloating(True)  # also while hidden: the saved window state keeps it
-            self.dock.setVisible(self._popped_out and in_details)
+            self.dock.setVisible(in_details)
         finally:
             self._restoring = False
-        self.window.table_view.setVisible(not embedded)
-        self.splitter.setVisible(in_details)
-        self.list_host.setVisible(embedded and not self._full_screen)
+        if embedded and not self._full_screen and self.dock.width() < self.window.width() * DOCK_SHARE / 2:
+            self.window.resizeDocks([self.dock], [int(self.window.width() * DOCK_SHARE)],
+                                    Qt.Orientation.Horizontal)
+        self.pop_out_button.setText("Dock ↙" if popped_out else "Pop out ↗")
         self.pop_out_button.setVisible(not self._full_screen)
 
     def set_popped_out(self, popped_out: bool) -> None:
-        """Details in their own (floating dock) window beside the whole table, or in the table's place."""
-        if popped_out == self._popped_out:
+        """The details in their own window beside the whole table, or docked beside the list."""
+        if popped_out == self.dock.isFloating():
             return
         if popped_out and self._full_screen:
             self._set_full_screen_only(False)
-        self._popped_out = popped_out
+        self._restoring = True
+        try:
+            self.dock.setFloating(popped_out)
+        finally:
+            self._restoring = False
         if popped_out and self.dock.width() < POPPED_OUT_SIZE[0] // 2:
             self.dock.resize(*POPPED_OUT_SIZE)  # never floated before: give it room
         self._apply_layout()
         self._reload_cards()
 
     def is_popped_out(self) -> bool:
-        return self._popped_out
+        return self.dock.isFloating()
 
     def set_full_screen(self, full: bool) -> None:
         if full and self.window.view_mode() != "details":
             self.window.set_view_mode("details")
-        if full and self._popped_out:
+        if full and self.dock.isFloating():
             self.set_popped_out(False)
         self._set_full_screen_only(full)
         self._apply_layout()
@@ -217,7 +218,7 @@ class DetailsController(QObject):
         self.selection_timer.start()
 
     def _show_current(self) -> None:
-        if not self.splitter.isVisible():
+        if not self.dock.isVisible():
             return
         current = self.window.current_experiment_id()
         self.panel.show_experiment(current)
@@ -262,16 +263,17 @@ class DetailsController(QObject):
         QTimer.singleShot(0, self._closed_check)
 
     def _closed_check(self) -> None:
-        if self._restoring or not self._popped_out or self.dock.isVisible() or self.window.isMinimized():
+        if self._restoring or self.dock.isVisible() or self.window.isMinimized():
             return
+        # Closed with its × button: back to the table.
         if self.window.view_mode() == "details" and self.window.isVisible():
             self.window.set_view_mode("table")
 
-    def _dock_floating(self, floating: bool) -> None:
-        if self._restoring or floating or not self._popped_out:
+    def _dock_floating(self, _floating: bool) -> None:
+        if self._restoring:
             return
-        # Docked again by the person: the details go back to the table's place.
-        QTimer.singleShot(0, lambda: self.set_popped_out(False))
+        # Floated or docked by dragging its title: the table and the list follow.
+        QTimer.singleShot(0, lambda: (self._apply_layout(), self._reload_cards()))
 
 
 def install_details(window) -> DetailsController:
