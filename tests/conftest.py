@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
+
+from pg_support import drop_pg_database, new_pg_database
 
 # Offscreen Qt for every test run, without extra flags.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -26,33 +27,6 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.delenv("EXPTABLE_FILES", raising=False)
 
 
-def _fresh_pg_database() -> str:
-    """A new, empty PostgreSQL database on the test server; returns its URL."""
-    import psycopg2
-    from urllib.parse import urlparse, urlunparse
-
-    parsed = urlparse(PG_URL)
-    name = "exptable_t_" + uuid.uuid4().hex[:12]
-    conn = psycopg2.connect(PG_URL)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return urlunparse(parsed._replace(path="/" + name))
-
-
-def _drop_pg_database(url: str) -> None:
-    import psycopg2
-    from urllib.parse import urlparse
-
-    name = urlparse(url).path.lstrip("/")
-    conn = psycopg2.connect(PG_URL)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
-
-
 def _backends():
     params = [pytest.param("sqlite", id="sqlite")]
     params.append(pytest.param("postgresql", id="postgresql", marks=[
@@ -72,13 +46,13 @@ def db_url(request, tmp_path):
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'exptable.db'}"
         return
-    url = _fresh_pg_database()
+    url = new_pg_database()
     try:
         yield url
     finally:
         from exptable_desktop.store import close_database
         close_database()
-        _drop_pg_database(url)
+        drop_pg_database(url)
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
+
+import pg_support
+from pg_support import drop_pg_database  # noqa: F401  (re-exported for the CLI tests)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_EXPERIMENTS = 300
@@ -48,23 +49,5 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
         assert fragment in lines[0], lines[0]
 
 
-def pg_admin(sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(os.environ["EXPTABLE_TEST_PG_URL"])
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
 def new_pg_database() -> str:
-    name = "exptable_cli_" + uuid.uuid4().hex[:10]
-    pg_admin(f'CREATE DATABASE "{name}"')
-    return urlunparse(urlparse(os.environ["EXPTABLE_TEST_PG_URL"])._replace(path="/" + name))
-
-
-def drop_pg_database(url: str) -> None:
-    pg_admin(f'DROP DATABASE IF EXISTS "{urlparse(url).path.lstrip("/")}" WITH (FORCE)')
+    return pg_support.new_pg_database("exptable_cli_")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
-from urllib.parse import urlparse, urlunparse
 
 import pytest
+
+import pg_support
+from pg_support import drop_pg_database
 
 PG_URL = os.environ.get("EXPTABLE_TEST_PG_URL")
 
@@ -23,27 +24,8 @@ BACKENDS = [
 ]
 
 
-def _admin_execute(sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(PG_URL)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
 def new_pg_database() -> str:
-    name = "exptable_f_" + uuid.uuid4().hex[:12]
-    _admin_execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(urlparse(PG_URL)._replace(path="/" + name))
-
-
-def drop_pg_database(url: str) -> None:
-    name = urlparse(url).path.lstrip("/")
-    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return pg_support.new_pg_database("exptable_f_")
 
 
 @pytest.fixture(scope="session")

@@ -305,34 +305,31 @@ def test_eight_concurrent_writers_lose_nothing(make_repo, script_env):
         assert recording.console_line_count(exp.id) == 30
 
 
-def test_reset_of_a_live_script_stops_it_and_keeps_the_draft_clean(make_repo, script_env):
-    script = make_repo(LOOPING_SCRIPT)
-    proc = start(script, script_env)
+def _act_on_a_live_script(make_repo, script_env, action):
+    """Start the looping script, apply ``action`` to its experiment once it reports, wait for its end."""
+    proc = start(make_repo(LOOPING_SCRIPT), script_env)
     try:
         wait_for_line(proc, "ready")
         exp_id = _wait_running_with_points()
-        assert actions.reset([exp_id]).succeeded == [exp_id]
+        assert action([exp_id]).succeeded == [exp_id]
         proc.wait(timeout=10)
     finally:
         proc.kill()
+    return exp_id, proc.stderr.read()
+
+
+def test_reset_of_a_live_script_stops_it_and_keeps_the_draft_clean(make_repo, script_env):
+    exp_id, stderr = _act_on_a_live_script(make_repo, script_env, actions.reset)
     exp = Experiment.get_by_id(exp_id)
     # The old run's later reports were refused, and its end did not overwrite the Draft.
     assert exp.status == st.DRAFT and exp.last_iteration is None
     assert len(read_series(exp_id, "loss", "train")) == 0
     assert recording.read_console(exp_id) == []
-    assert "reset" in proc.stderr.read()
+    assert "reset" in stderr
 
 
 def test_archive_of_a_live_script_ends_aborted_not_stopping(make_repo, script_env):
-    script = make_repo(LOOPING_SCRIPT)
-    proc = start(script, script_env)
-    try:
-        wait_for_line(proc, "ready")
-        exp_id = _wait_running_with_points()
-        assert actions.archive([exp_id]).succeeded == [exp_id]
-        proc.wait(timeout=10)
-    finally:
-        proc.kill()
+    exp_id, _ = _act_on_a_live_script(make_repo, script_env, actions.archive)
     exp = Experiment.get_by_id(exp_id)
     assert exp.archived and exp.status == st.ABORTED
     assert exp.status_message == "aborted"

@@ -11,8 +11,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QTreeWidget,
     QVBoxLayout,
     QWidget,
@@ -81,6 +83,24 @@ def empty_state(text: str) -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setStyleSheet("color: #9aa0a6; font-size: 15px; font-weight: bold; padding: 40px;")
     return label
+
+
+def scrolling_canvas(owner: QWidget, empty_text: str) -> QStackedWidget:
+    """A scrollable column of cards, swapped for an empty-state label when there is nothing.
+
+    Sets ``scroll``, ``canvas``, ``canvas_layout`` and ``empty_label`` on ``owner``
+    and returns the stack holding them.
+    """
+    stack = QStackedWidget()
+    owner.scroll = QScrollArea()
+    owner.scroll.setWidgetResizable(True)
+    owner.canvas = QWidget()
+    owner.canvas_layout = QVBoxLayout(owner.canvas)
+    owner.scroll.setWidget(owner.canvas)
+    owner.empty_label = empty_state(empty_text)
+    stack.addWidget(owner.scroll)
+    stack.addWidget(owner.empty_label)
+    return stack
 
 
 class DetailsTab(QWidget):

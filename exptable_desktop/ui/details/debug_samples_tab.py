@@ -10,16 +10,14 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSlider,
-    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from exptable_desktop.core import details as data
-from exptable_desktop.ui.details.common import DetailsTab, empty_state, section_title
+from exptable_desktop.ui.details.common import DetailsTab, scrolling_canvas, section_title
 
 THUMBNAIL = 150
 ITERATIONS_PER_PAGE = 12
@@ -151,16 +149,8 @@ class DebugSamplesTab(DetailsTab):
         bar.addWidget(self.metric_combo)
         bar.addStretch(1)
         layout.addLayout(bar)
-        self.stack = QStackedWidget()
+        self.stack = scrolling_canvas(self, "NO DEBUG SAMPLES")
         layout.addWidget(self.stack, 1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.canvas = QWidget()
-        self.canvas_layout = QVBoxLayout(self.canvas)
-        self.scroll.setWidget(self.canvas)
-        self.empty_label = empty_state("NO DEBUG SAMPLES")
-        self.stack.addWidget(self.scroll)
-        self.stack.addWidget(self.empty_label)
         self.thumbnails: list[QToolButton] = []
         self.metric_combo.currentIndexChanged.connect(self._render)
 

@@ -14,9 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
-    QScrollArea,
     QSlider,
-    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -24,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from exptable_desktop.core import details as data
-from exptable_desktop.ui.details.common import DetailsTab, empty_state, monospace_font, section_title
+from exptable_desktop.ui.details.common import DetailsTab, scrolling_canvas, monospace_font, section_title
 
 PALETTE = ("#1c7ed6", "#e8590c", "#2f9e44", "#d6336c", "#7048e8", "#0c8599", "#f08c00", "#5c940d")
 PLOT_HEIGHT = 280
@@ -156,16 +154,8 @@ class PlotsTab(DetailsTab):
         self.iteration_label.setMinimumWidth(70)
         bar.addWidget(self.iteration_label)
         layout.addLayout(bar)
-        self.stack = QStackedWidget()
+        self.stack = scrolling_canvas(self, "NO PLOTS REPORTED")
         layout.addWidget(self.stack, 1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.canvas = QWidget()
-        self.canvas_layout = QVBoxLayout(self.canvas)
-        self.scroll.setWidget(self.canvas)
-        self.empty_label = empty_state("NO PLOTS REPORTED")
-        self.stack.addWidget(self.scroll)
-        self.stack.addWidget(self.empty_label)
         self.cards: list[tuple[str, QWidget]] = []
         self.slider.valueChanged.connect(self._slider_moved)
         self.search_box.textChanged.connect(self._apply_search)
