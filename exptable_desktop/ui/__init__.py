@@ -6,6 +6,7 @@ def create_main_window(db_url: str):
     """Open the database at ``db_url`` and build the main window on it."""
     from exptable_desktop.store import open_database
     from exptable_desktop.ui.actions import install_actions
+    from exptable_desktop.ui.comparison import install_comparison
     from exptable_desktop.ui.details import install_details
     from exptable_desktop.ui.main_window import MainWindow
     from exptable_desktop.ui.style import apply_style
@@ -17,6 +18,8 @@ def create_main_window(db_url: str):
     # header the same action menu as the table.
     install_details(window)
     install_actions(window)
+    # After details: leaving comparison for details hands the table's place over to it.
+    install_comparison(window)
     return window
 
 
