@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from itertools import groupby, repeat
+from itertools import compress, groupby, repeat
 from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -831,20 +831,23 @@ class ExperimentTable:
 
     def write_custom_rows(self, slots: np.ndarray, custom_values: dict[str, tuple[list[str], list[Any]]]) -> None:
         """Set the custom-column cells of ``slots`` from ``custom_values`` (see ChangeSet); others become empty."""
-        slot_of = dict(zip(self.ids[slots].tolist(), slots.tolist()))
+        slot_of = dict(zip(self.ids[slots].tolist(), slots.tolist())).get
         for key, column in self.metrics.items():
             column[slots] = np.nan
             exp_ids, values = custom_values.get(key, ((), ()))
-            pairs = [(slot_of[e], v) for e, v in zip(exp_ids, values) if e in slot_of]
-            if pairs:
-                column[np.array([p[0] for p in pairs], np.int64)] = np.array([p[1] for p in pairs], np.float64)
+            if exp_ids:
+                targets = np.fromiter(map(slot_of, exp_ids, repeat(-1)), np.int64, len(exp_ids))
+                known = targets >= 0
+                column[targets[known]] = np.array(values, np.float64)[known]  # None -> NaN
         for key, cat in self.hyperparams.items():
             cat.codes[slots] = -1
             exp_ids, values = custom_values.get(key, ((), ()))
-            for exp_id, value in zip(exp_ids, values):
-                slot = slot_of.get(exp_id)
-                if slot is not None:
-                    cat.codes[slot] = cat.code(value)
+            if exp_ids:
+                targets = np.fromiter(map(slot_of, exp_ids, repeat(-1)), np.int64, len(exp_ids))
+                known = targets >= 0
+                # Coded only for the rows written: a value of a stranger must not become a category.
+                cat.codes[targets[known]] = np.fromiter(map(cat.code, compress(values, known.tolist())),
+                                                        np.int32, int(known.sum()))
 
 
 # ---- Loading from the database ----------------------------------------------------------------

@@ -9,7 +9,7 @@ def create_main_window(db_url: str):
     from exptable_desktop.ui.comparison import install_comparison
     from exptable_desktop.ui.details import install_details
     from exptable_desktop.ui.main_window import MainWindow
-    from exptable_desktop.ui.style import apply_style
+    from exptable_desktop.ui.style import apply_style, style_window
 
     open_database(db_url)
     apply_style()
@@ -20,6 +20,8 @@ def create_main_window(db_url: str):
     install_actions(window)
     # After details: leaving comparison for details hands the table's place over to it.
     install_comparison(window)
+    # Last: the parts the installs added to the window get the style sheet too.
+    style_window(window)
     return window
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Callable
 
 from PySide6.QtCore import QByteArray, QEvent, QPoint, QRect, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -64,6 +65,7 @@ from exptable_desktop.ui.filter_popups import (
     ValueSetPopup,
 )
 from exptable_desktop.ui.project_tree import ProjectTree
+from exptable_desktop.ui.style import style_sheet, style_table
 from exptable_desktop.ui.table_model import ExperimentTableModel
 from exptable_desktop.ui.table_view import ExperimentTableView
 
@@ -281,6 +283,7 @@ class MainWindow(QMainWindow):
         # Bumped by every synchronous refresh and scope change: an older in-flight fetch is then dropped.
         self._refresh_sequence = 0
         self.last_refresh_apply_seconds = 0.0
+        self.background: QColor | None = None
         # True while the widths are the defaults (none saved, none dragged): they follow the table's width.
         self._auto_fit = False
         self._fitting = False
@@ -475,6 +478,13 @@ class MainWindow(QMainWindow):
         bulk.set_preference(self.user, PREF_DOCKS, base64.b64encode(bytes(self.saveState())).decode())
         bulk.set_preference(self.user, PREF_REFRESH, {"enabled": self.auto_refresh_toggle.isChecked(),
                                                       "interval": self._refresh_seconds})
+
+    def paintEvent(self, event) -> None:
+        # The window's own background only (set by ui.style): a palette would pass it on to every child.
+        if self.background is not None:
+            painter = QPainter(self)
+            painter.fillRect(event.rect(), self.background)
+            painter.end()
 
     def closeEvent(self, event) -> None:
         self._stop_loader()
@@ -687,9 +697,10 @@ class MainWindow(QMainWindow):
         central.setProperty("archive", on)
         self.table_view.setProperty("archive", on)
         self.top_bar.setProperty("archive", on)
-        for widget in (central, self.top_bar, self.table_view, self.table_view.viewport()):
+        for widget in (central, self.top_bar):
             widget.style().unpolish(widget)
             widget.style().polish(widget)
+        style_table(self.table_view, archive=on)
         self.archive_banner.setVisible(on)
         self.archive_toggle.setText("Close archive" if on else "Open archive")
         self.project_panel.model.update_counts(bulk.project_counts(on))
@@ -856,6 +867,7 @@ class MainWindow(QMainWindow):
             popup = NumberRangePopup(key, title, current if isinstance(current, RangeFilter) else None, self)
         else:
             raise ValueError(f"column {key!r} has no filter")
+        popup.setStyleSheet(style_sheet())  # a window of its own: the main window's parts do not pass it on
         popup.sig_changed.connect(self.set_filter)
         if self._popup is not None:
             self._popup.close()
@@ -970,11 +982,15 @@ class MainWindow(QMainWindow):
 
     def metrics_dialog(self) -> MetricsDialog:
         selected = {s.key for s in self.model.specs if s.kind == C.METRIC}
-        return MetricsDialog(bulk.metric_variants(self._scope), selected, self)
+        dialog = MetricsDialog(bulk.metric_variants(self._scope), selected, self)
+        dialog.setStyleSheet(style_sheet())
+        return dialog
 
     def hyperparams_dialog(self) -> HyperparamsDialog:
         selected = {s.key for s in self.model.specs if s.kind == C.HYPERPARAM}
-        return HyperparamsDialog(bulk.hyperparam_names(self._scope), selected, self)
+        dialog = HyperparamsDialog(bulk.hyperparam_names(self._scope), selected, self)
+        dialog.setStyleSheet(style_sheet())
+        return dialog
 
     def open_metrics_dialog(self) -> None:
         dialog = self.metrics_dialog()

@@ -331,10 +331,14 @@ class ExperimentTableModel(QAbstractTableModel):
         persistent = self.persistentIndexList()
         row_of_slot = np.full(max(self.table.n, 1), -1, np.int64)
         row_of_slot[new_order] = np.arange(len(new_order))
-        targets = []
-        for p in persistent:
-            new_row = row_of_slot[old_order[p.row()]] if p.row() < len(old_order) else -1
-            targets.append(self.index(int(new_row), p.column()) if new_row >= 0 else QModelIndex())
+        # A selected row alone holds one persistent index per column: mapped in one numpy step, and
+        # made with createIndex (index() would ask rowCount and columnCount of Python for each).
+        old_rows = np.fromiter((p.row() for p in persistent), np.int64, len(persistent))
+        inside = (old_rows >= 0) & (old_rows < len(old_order))
+        new_rows = np.full(len(persistent), -1, np.int64)
+        new_rows[inside] = row_of_slot[old_order[old_rows[inside]]]
+        targets = [self.createIndex(row, p.column()) if row >= 0 else QModelIndex()
+                   for p, row in zip(persistent, new_rows.tolist())]
         self._order = new_order
         self.changePersistentIndexList(persistent, targets)
         self.layoutChanged.emit()

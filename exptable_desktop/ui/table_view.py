@@ -3,8 +3,18 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QModelIndex, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QGuiApplication,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -32,6 +42,8 @@ _TEXT = QPalette.ColorRole.Text
 _HIGHLIGHTED_TEXT = QPalette.ColorRole.HighlightedText
 _LEFT_MIDDLE = int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft)
 _CENTER = int(Qt.AlignmentFlag.AlignCenter)
+# Drawn cells kept for copying (a few screens of distinct looks); past this the cache starts afresh.
+MAX_CACHED_CELLS = 2000
 
 
 class FilterHeader(QHeaderView):
@@ -147,6 +159,11 @@ class FilterHeader(QHeaderView):
             width += 12
         return QSize(width, HEADER_HEIGHT)
 
+    def sizeHint(self) -> QSize:
+        # The height is fixed: Qt's own answer asks sectionSizeFromContents of every section,
+        # which the table does at each relayout (every refresh that moves rows).
+        return QSize(self.length(), HEADER_HEIGHT)
+
     def title_font(self) -> QFont:
         font = QFont(self.font())
         font.setBold(True)
@@ -167,6 +184,8 @@ class CellDelegate(QStyledItemDelegate):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._chip_fonts: dict[str, tuple[QFont, QFontMetrics]] = {}
+        self._cells: dict[tuple, QPixmap] = {}
+        self._seen: set[tuple] = set()  # looks drawn once, not cached yet
 
     def _kind(self, index: QModelIndex) -> str:
         specs = getattr(index.model(), "specs", None)
@@ -180,50 +199,95 @@ class CellDelegate(QStyledItemDelegate):
             return
         kind, text, extra = values
         rect = option.rect
-        palette = option.palette
         selected = bool(option.state & _SELECTED)
+        alternate = bool(option.features & _ALTERNATE)
+        device = painter.device()
+        ratio = device.devicePixelRatioF() if device else 1.0
+        if kind == C.TAGS:
+            extra = tuple(extra)
+        elif kind == C.STATUS and extra[0] not in st.PROGRESS_STATUSES:
+            extra = (extra[0], None)
+        # Cells repeat (a status with its progress, a tag set): each look is drawn once and
+        # then copied, which costs a fraction of drawing icon, text and bar again. The view's
+        # font and palette are not in the key: changing them empties the cache (clear_cache).
+        key = (kind, text, extra, rect.width(), rect.height(), selected, alternate, ratio)
+        cell = self._cells.get(key)
+        if cell is not None:
+            painter.drawPixmap(rect.topLeft(), cell)
+            return
+        if len(self._cells) + len(self._seen) >= MAX_CACHED_CELLS:
+            self.clear_cache()
+        palette = option.palette
         if selected:
-            painter.fillRect(rect, palette.highlight())
-        elif option.features & _ALTERNATE:
-            painter.fillRect(rect, palette.alternateBase())
+            background = palette.highlight().color()
+        elif alternate:
+            background = palette.alternateBase().color()
+        else:
+            background = palette.base().color()
         text_colour = palette.color(_HIGHLIGHTED_TEXT if selected else _TEXT)
+        if key not in self._seen:
+            # A look seen once (a running experiment's new progress) may never come back:
+            # drawn in place, and kept only when it shows again.
+            self._seen.add(key)
+            if selected or alternate:
+                painter.fillRect(rect, background)
+            painter.save()
+            painter.setClipRect(rect)
+            self._paint_cell(painter, rect, kind, text, extra, option, text_colour, ratio)
+            painter.restore()
+            return
+        self._seen.discard(key)
+        cell = self._cells[key] = self._draw_cell(rect, kind, text, extra, option, background, text_colour, ratio)
+        painter.drawPixmap(rect.topLeft(), cell)
+
+    def clear_cache(self) -> None:
+        self._cells.clear()
+        self._seen.clear()
+
+    def _draw_cell(self, rect: QRect, kind: str, text: str, extra, option, background: QColor,
+                   text_colour: QColor, ratio: float) -> QPixmap:
+        cell = QPixmap(max(1, round(rect.width() * ratio)), max(1, round(rect.height() * ratio)))
+        cell.setDevicePixelRatio(ratio)
+        cell.fill(background)
+        painter = QPainter(cell)
+        self._paint_cell(painter, QRect(0, 0, rect.width(), rect.height()), kind, text, extra, option,
+                         text_colour, ratio)
+        painter.end()
+        return cell
+
+    def _paint_cell(self, painter: QPainter, rect: QRect, kind: str, text: str, extra, option,
+                    text_colour: QColor, ratio: float) -> None:
         inner = rect.adjusted(8, 0, -6, 0)
-        painter.save()
-        painter.setClipRect(rect)
         if kind == C.TAGS:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             self._paint_tags(painter, inner, extra, option.font, text_colour)
+            return
+        if kind == C.TYPE:
+            name, progress, status = icons.type_icon_name(extra), None, ""
         else:
-            ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
-            if kind == C.TYPE:
-                name, progress, status = icons.type_icon_name(extra), None, ""
-            else:
-                status, progress = extra
-                name = icons.status_icon_name(status)
-                if status not in st.PROGRESS_STATUSES:
-                    progress = None
-            top = inner.center().y() - 8
-            painter.drawPixmap(QRect(inner.left(), top, 16, 16), icons.pixmap(name, 16, ratio))
-            text_left = inner.left() + 22
-            painter.setPen(text_colour)
-            painter.setFont(option.font)
-            bar_width = 44 if progress is not None else 0
-            text_rect = QRect(text_left, inner.top(), max(0, inner.right() - text_left - bar_width - 6), inner.height())
-            metrics = option.fontMetrics
-            painter.drawText(text_rect, _LEFT_MIDDLE, metrics.elidedText(text, Qt.TextElideMode.ElideRight,
-                                                                          text_rect.width()))
-            if progress is not None:
-                painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-                used = metrics.horizontalAdvance(text)
-                bar = QRect(min(text_left + used + 8, inner.right() - bar_width), inner.center().y() - 3,
-                            bar_width, 6)
-                painter.setPen(Qt.PenStyle.NoPen)
-                painter.setBrush(QColor("#d8dee4"))
-                painter.drawRoundedRect(bar, 3, 3)
-                filled = QRect(bar.left(), bar.top(), int(bar.width() * max(0, min(100, progress)) / 100), bar.height())
-                painter.setBrush(PROGRESS_COLOURS[status])
-                painter.drawRoundedRect(filled, 3, 3)
-        painter.restore()
+            status, progress = extra
+            name = icons.status_icon_name(status)
+        top = inner.center().y() - 8
+        painter.drawPixmap(QRect(inner.left(), top, 16, 16), icons.pixmap(name, 16, ratio))
+        text_left = inner.left() + 22
+        painter.setPen(text_colour)
+        painter.setFont(option.font)
+        bar_width = 44 if progress is not None else 0
+        text_rect = QRect(text_left, inner.top(), max(0, inner.right() - text_left - bar_width - 6), inner.height())
+        metrics = option.fontMetrics
+        painter.drawText(text_rect, _LEFT_MIDDLE, metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                                      text_rect.width()))
+        if progress is not None:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            used = metrics.horizontalAdvance(text)
+            bar = QRect(min(text_left + used + 8, inner.right() - bar_width), inner.center().y() - 3,
+                        bar_width, 6)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor("#d8dee4"))
+            painter.drawRoundedRect(bar, 3, 3)
+            filled = QRect(bar.left(), bar.top(), int(bar.width() * max(0, min(100, progress)) / 100), bar.height())
+            painter.setBrush(PROGRESS_COLOURS[status])
+            painter.drawRoundedRect(filled, 3, 3)
 
     def _chip_font(self, font: QFont) -> tuple[QFont, QFontMetrics]:
         key = font.key()
@@ -303,6 +367,13 @@ class ExperimentTableView(QTableView):
         self.activate_handler: Callable[[str], None] | None = None
         self.doubleClicked.connect(self._on_double_clicked)
         self._saved: tuple[str | None, list[str], int] | None = None
+
+    def changeEvent(self, event) -> None:
+        delegate = getattr(self, "cell_delegate", None)  # None while __init__ runs
+        if delegate is not None and event.type() in (QEvent.Type.FontChange, QEvent.Type.PaletteChange,
+                                                     QEvent.Type.StyleChange):
+            delegate.clear_cache()
+        super().changeEvent(event)
 
     def setModel(self, model) -> None:
         super().setModel(model)
