@@ -113,15 +113,6 @@ def all_tag_names() -> list[str]:
     return [n for (n,) in Tag.select(Tag.name).order_by(Tag.name).tuples()]
 
 
-def last_updates(experiment_ids: list[str]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for start in range(0, len(experiment_ids), 500):
-        chunk = experiment_ids[start:start + 500]
-        out.update(Experiment.select(Experiment.id, Experiment.last_update)
-                   .where(Experiment.id.in_(chunk)).tuples())
-    return out
-
-
 # ---- INFO --------------------------------------------------------------------------
 
 def info(experiment_id: str) -> dict[str, Any] | None:

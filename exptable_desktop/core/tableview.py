@@ -474,12 +474,14 @@ class ExperimentTable:
 
     def row_info(self, slot: int) -> dict:
         it = self.nums["last_iteration"][slot]
+        updated = self.nums["last_update"][slot]
         return {
             "id": self.ids[slot], "name": self.text["name"][slot], "status": self.status_at(slot),
             "type": self.type_at(slot), "archived": bool(self.archived[slot]),
             "project": self.cats["project"].label_at(slot), "parent": self.cats["parent"].key_at(slot),
             "user": self.cats["user"].label_at(slot),
             "last_iteration": None if math.isnan(it) else int(it), "tags": self.tag_names(slot),
+            "last_update": None if math.isnan(updated) else float(updated),
         }
 
     # ---- Filtering ------------------------------------------------------------------

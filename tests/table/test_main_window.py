@@ -215,6 +215,8 @@ def test_window_api(window, qtbot, populated):
     assert info["name"] == "b-resnet" and info["status"] == "completed" and info["type"] == "training"
     assert info["project"] == "vision/cnn" and info["tags"] == ["best", "resnet"] and info["archived"] is False
     assert info["last_iteration"] == 4 and info["user"] == "tester" and info["parent"] is None
+    from exptable_desktop.store.schema import Experiment
+    assert info["last_update"] == Experiment.get_by_id(populated["b-resnet"]).last_update
     with qtbot.waitSignal(window.sig_checked_changed):
         window.set_checked([populated["c-vit"]], True)
     window.clear_filters()

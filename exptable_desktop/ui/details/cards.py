@@ -62,6 +62,7 @@ class ExperimentCardModel(QAbstractListModel):
         self._ids_source = ids_source
         self._info_source = info_source
         self._ids: list[str] = []
+        self._rows: dict[str, int] = {}
         self._cache: dict[str, dict] = {}
 
     def reload(self) -> None:
@@ -70,6 +71,7 @@ class ExperimentCardModel(QAbstractListModel):
         if ids != self._ids:
             self.beginResetModel()
             self._ids = ids
+            self._rows = {exp_id: row for row, exp_id in enumerate(ids)}
             self._cache.clear()
             self.endResetModel()
             return
@@ -95,10 +97,7 @@ class ExperimentCardModel(QAbstractListModel):
         return list(self._ids)
 
     def row_of(self, experiment_id: str) -> int:
-        try:
-            return self._ids.index(experiment_id)
-        except ValueError:
-            return -1
+        return self._rows.get(experiment_id, -1)
 
     def _info(self, row: int) -> dict:
         exp_id = self._ids[row]
@@ -106,10 +105,7 @@ class ExperimentCardModel(QAbstractListModel):
         if info is None:
             start = (row // BLOCK_ROWS) * BLOCK_ROWS
             block = self._ids[start:start + BLOCK_ROWS]
-            updates = data.last_updates(block)
-            for entry in self._info_source(block):
-                entry = dict(entry)
-                entry["last_update"] = updates.get(entry["id"])
+            for entry in self._info_source(block):  # the table's arrays: no query
                 self._cache[entry["id"]] = entry
             info = self._cache.setdefault(exp_id, {"id": exp_id, "name": exp_id, "status": "", "type": "",
                                                    "tags": [], "user": "", "last_iteration": None,
