@@ -66,6 +66,21 @@ def db(db_url, tmp_path, monkeypatch):
     close_database()
 
 
+@pytest.fixture
+def script_env(db, db_url, tmp_path):
+    """Environment for a script run as a subprocess: this test's database and file folder,
+    the package importable from the checkout."""
+    from pathlib import Path
+
+    env = dict(os.environ)
+    env["EXPTABLE_DB"] = db_url
+    env["EXPTABLE_FILES"] = str(tmp_path / "files")
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1]) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("EXPTABLE_TASK_ID", None)
+    return env
+
+
 def pytest_generate_tests(metafunc):
     # Tests marked ``both_backends`` run on SQLite and, when a server is given, PostgreSQL.
     if metafunc.definition.get_closest_marker("both_backends") and "db_url" in metafunc.fixturenames:

@@ -1,24 +1,12 @@
 """Fixtures for the details panel: experiments recorded by real SDK scripts, and Drafts."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 
-from details_helpers import PROJECT_ROOT, RICH_SCRIPT, experiment_ids, write_repo_script
-
-
-@pytest.fixture
-def script_env(db, db_url, tmp_path):
-    env = dict(os.environ)
-    env["EXPTABLE_DB"] = db_url
-    env["EXPTABLE_FILES"] = str(tmp_path / "files")
-    env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("EXPTABLE_TASK_ID", None)
-    return env
+from details_helpers import RICH_SCRIPT, experiment_ids, write_repo_script
 
 
 @pytest.fixture

@@ -1,25 +1,12 @@
 """Fixtures for the SDK tests: a temp database and file folder, temp git repositories."""
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from sdk_scripts import PROJECT_ROOT, git
-
-
-@pytest.fixture
-def script_env(db, db_url, tmp_path):
-    """Environment for a script: the test's database and file folder, the package importable."""
-    env = dict(os.environ)
-    env["EXPTABLE_DB"] = db_url
-    env["EXPTABLE_FILES"] = str(tmp_path / "files")
-    env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("EXPTABLE_TASK_ID", None)
-    return env
+from sdk_scripts import git
 
 
 @pytest.fixture
