@@ -7,7 +7,6 @@ rules live in :func:`why_not`, which the UI also uses to label menu entries
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -119,11 +118,6 @@ def why_not(action: str, status: str, task_type: str = "training", archived: boo
             return None
         return f"Experiment is {label}; only Completed, Aborted or Failed can be published"
     raise ValueError(f"unknown action {action!r}")
-
-
-def count_eligible(action: str, rows: Iterable[tuple[str, str, bool]]) -> int:
-    """How many of ``(status, type, archived)`` rows ``action`` applies to."""
-    return sum(1 for status, task_type, archived in rows if why_not(action, status, task_type, archived) is None)
 
 
 # ---- Helpers ---------------------------------------------------------------------
@@ -604,10 +598,3 @@ def set_tag_colors(name: str, background: str | None, foreground: str | None) ->
         tag = Tag.get_or_none(Tag.name == name) or Tag.create(name=name)
         Tag.update(background=background, foreground=foreground).where(Tag.id == tag.id).execute()
     run_write(work)
-
-
-def runtime_of(exp: Experiment) -> dict:
-    try:
-        return json.loads(exp.runtime or "{}")
-    except ValueError:
-        return {}

@@ -51,18 +51,6 @@ def relative_time(ts: float | None, now: float | None = None) -> str:
     return f"{round(years)} years ago"
 
 
-def relative_time_refresh_seconds(ts: float, now: float | None = None) -> float:
-    """How soon a relative time can change: 2 s under a minute, 30 s under an hour, ..."""
-    age = (time.time() if now is None else now) - ts
-    if age < 60:
-        return 2.0
-    if age < 3600:
-        return 30.0
-    if age < 86400:
-        return 300.0
-    return 3600.0
-
-
 def exact_date(ts: float | None) -> str:
     """``MMM d yyyy H:mm`` in local time, as the reference's tooltips."""
     if ts is None or (isinstance(ts, float) and math.isnan(ts)):

@@ -10,7 +10,6 @@ import json
 import time
 from typing import Any, Iterable, Mapping, Sequence
 
-from peewee import fn
 
 from exptable_desktop.core import states as st
 from exptable_desktop.core.editing import ReadOnlyError
@@ -264,10 +263,6 @@ def read_console(experiment_id: str, start: int = 0, count: int | None = None) -
             if index >= start and (count is None or index < start + count):
                 out.append((level, line))
     return out
-
-
-def hyperparam_count(experiment_id: str) -> int:
-    return HyperParam.select(fn.COUNT(HyperParam.id)).where(HyperParam.experiment == experiment_id).scalar()
 
 
 def record_parameters(experiment_id: str, section: str, params: Mapping[str, Mapping[str, Any]]) -> None:

@@ -26,8 +26,6 @@ from exptable_desktop.store import bulk
 from exptable_desktop.store.bulk import BASE_FIELDS, Scope
 
 FLOAT_COLUMNS = ("started", "last_update", "created", "last_iteration", "progress", "run_time")
-CATEGORY_COLUMNS = ("type", "status", "project", "user", "parent")
-TEXT_COLUMNS = ("name", "description", "id")
 _F = {name: i for i, name in enumerate(BASE_FIELDS)}
 TAG_BITS = 64
 
