@@ -1,6 +1,7 @@
 """Turning an object given to ``upload_artifact`` into a stored file with size, hash and preview."""
 from __future__ import annotations
 
+import glob
 import gzip
 import hashlib
 import json
@@ -8,11 +9,14 @@ import mimetypes
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from exptable_desktop.store.files import require_plain_name, safe_component
+
 PREVIEW_CHARS = 1000
+ZIP_PREVIEW_FILES = 50
 
 
 def _sha256(path: Path) -> str:
@@ -34,67 +38,125 @@ def _text_preview(path: Path) -> str:
     return head.decode("utf-8", errors="replace")[:PREVIEW_CHARS]
 
 
-def _zip_folder(source: Path, target: Path) -> None:
+def _zip_files(files: list[Path], base: Path, target: Path) -> str:
+    """Zip ``files`` under names relative to ``base``; return the preview listing them."""
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(source.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(source).as_posix())
+        for path in files:
+            archive.write(path, path.relative_to(base).as_posix())
+        names = archive.namelist()
+    return f"{len(names)} files\n" + "\n".join(names[:ZIP_PREVIEW_FILES])
 
 
 def _is_dataframe(obj: Any) -> bool:
     return type(obj).__name__ == "DataFrame" and hasattr(obj, "to_csv")
 
 
+def _could_be_path(obj: Any) -> bool:
+    return isinstance(obj, Path) or (isinstance(obj, str) and 0 < len(obj) < 4096 and "\n" not in obj
+                                     and "\0" not in obj)
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long for the file system is text, not a path
+        return False
+
+
+def _split_pattern(pattern: str) -> tuple[Path, str]:
+    """("data", "**/*.jpg") for "data/**/*.jpg": the folder before the first wildcard, and the rest."""
+    parts = Path(pattern).parts
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    return Path(*parts[:first]) if first else Path("."), "/".join(parts[first:])
+
+
+def _is_wildcard(obj: Any) -> bool:
+    if not _could_be_path(obj) or not glob.has_magic(str(obj)) or _exists(Path(obj)):
+        return False
+    if isinstance(obj, Path):
+        return True
+    # "What is 2*3?" is text: a str with a space is a pattern only when its folder exists.
+    base, _ = _split_pattern(obj)
+    return not any(c.isspace() for c in obj) or (base != Path(".") and base.is_dir())
+
+
+def _matching_files(pattern: str) -> tuple[Path, list[Path]]:
+    """As the reference: a wildcard only in the last part matches at any depth below its folder."""
+    base, rest = _split_pattern(pattern)
+    if not base.is_dir():
+        return base, []
+    if rest == "**" or rest.endswith("/**"):  # pathlib's "**" alone matches folders only
+        rest += "/*"
+    found = base.rglob(rest) if "/" not in rest else base.glob(rest)
+    return base, sorted(p for p in found if p.is_file())
+
+
+def _plan(name: str, obj: Any) -> tuple[str, str, dict[str, Any], Callable[[Path], str]]:
+    """(file name, content type, metadata about the kind, a function writing the file and returning its preview)."""
+    stem = safe_component(name)
+    if _is_wildcard(obj):
+        pattern = str(obj)
+        base, files = _matching_files(pattern)
+        if not files:
+            raise ValueError(f"artifact {name!r}: no files match {pattern!r}")
+        return (f"{base.resolve().name or stem}.zip", "application/zip",
+                {"type": "wildcard", "source": str(Path(pattern).absolute())},
+                lambda target: _zip_files(files, base, target))
+    if _could_be_path(obj) and _exists(Path(obj)):
+        source = Path(obj)
+        meta = {"source": str(source.resolve())}
+        if source.is_dir():
+            files = sorted(p for p in source.rglob("*") if p.is_file())
+            return (f"{source.resolve().name or stem}.zip", "application/zip", {"type": "folder", **meta},
+                    lambda target: _zip_files(files, source, target))
+
+        def copy(target: Path) -> str:
+            shutil.copyfile(source, target)
+            return _text_preview(target)
+        return (source.name, mimetypes.guess_type(source.name)[0] or "application/octet-stream",
+                {"type": "file", **meta}, copy)
+    if isinstance(obj, dict):
+        text = json.dumps(obj, indent=2, sort_keys=True, default=str)
+        return f"{stem}.json", "application/json", {"type": "dict"}, lambda target: _write_text(target, text)
+    if isinstance(obj, str):
+        return f"{stem}.txt", "text/plain", {"type": "str"}, lambda target: _write_text(target, obj)
+    if isinstance(obj, np.ndarray):
+        def save(target: Path) -> str:
+            np.save(target, obj, allow_pickle=False)
+            return f"shape={obj.shape} dtype={obj.dtype}\n" + np.array2string(obj, threshold=50)[:PREVIEW_CHARS]
+        return f"{stem}.npy", "application/x-npy", {"type": "numpy"}, save
+    if _is_dataframe(obj):
+        def to_csv(target: Path) -> str:
+            with gzip.open(target, "wt", encoding="utf-8", newline="") as handle:
+                obj.to_csv(handle)
+            return f"{obj.shape[0]} rows x {obj.shape[1]} columns\n" + obj.head(10).to_string()[:PREVIEW_CHARS]
+        return f"{stem}.csv.gz", "text/csv+gzip", {"type": "pandas"}, to_csv
+    raise TypeError(f"upload_artifact cannot store a {type(obj).__name__}: give a path, folder, wildcard, "
+                    "dict, str, numpy array or pandas DataFrame")
+
+
+def _write_text(target: Path, text: str) -> str:
+    target.write_text(text, encoding="utf-8")
+    return text[:PREVIEW_CHARS]
+
+
 def store_artifact(name: str, obj: Any, folder: Path, metadata: dict | None = None) -> dict:
-    """Write ``obj`` under ``folder/<name>/`` and return the artifact row for ``record_batch``."""
-    if not name or "/" in name or "\\" in name:
-        raise ValueError(f"artifact name {name!r} must be non-empty and contain no slash")
-    target_dir = folder / name
-    if target_dir.exists():
+    """Write ``obj`` under ``folder/<name>/`` (``name`` made one safe folder name) and return the
+    artifact row for ``record_batch``.
+
+    The old ``folder/<name>`` is replaced only once ``obj`` is known to be storable, so a
+    refused upload leaves the previous version of the artifact in place.
+    """
+    require_plain_name(name, "artifact name")
+    filename, content_type, kind_meta, write = _plan(name, obj)
+    target_dir = folder / safe_component(name)
+    if target_dir.is_symlink() or target_dir.is_file():
+        target_dir.unlink()
+    elif target_dir.exists():
         shutil.rmtree(target_dir)
     target_dir.mkdir(parents=True)
-    kind_meta: dict[str, Any] = {}
-    preview = ""
-    if isinstance(obj, Path) or (isinstance(obj, str) and len(obj) < 4096 and "\n" not in obj
-                                 and Path(obj).exists()):
-        source = Path(obj)
-        if source.is_dir():
-            target = target_dir / f"{source.name or name}.zip"
-            _zip_folder(source, target)
-            content_type, kind_meta["type"] = "application/zip", "folder"
-            with zipfile.ZipFile(target) as archive:
-                names = archive.namelist()
-            preview = f"{len(names)} files\n" + "\n".join(names[:50])
-        else:
-            target = target_dir / source.name
-            shutil.copyfile(source, target)
-            content_type = mimetypes.guess_type(source.name)[0] or "application/octet-stream"
-            kind_meta["type"] = "file"
-            preview = _text_preview(target)
-        kind_meta["source"] = str(source.resolve())
-    elif isinstance(obj, dict):
-        target = target_dir / f"{name}.json"
-        text = json.dumps(obj, indent=2, sort_keys=True, default=str)
-        target.write_text(text, encoding="utf-8")
-        content_type, kind_meta["type"], preview = "application/json", "dict", text[:PREVIEW_CHARS]
-    elif isinstance(obj, str):
-        target = target_dir / f"{name}.txt"
-        target.write_text(obj, encoding="utf-8")
-        content_type, kind_meta["type"], preview = "text/plain", "str", obj[:PREVIEW_CHARS]
-    elif isinstance(obj, np.ndarray):
-        target = target_dir / f"{name}.npy"
-        np.save(target, obj, allow_pickle=False)
-        content_type, kind_meta["type"] = "application/x-npy", "numpy"
-        preview = f"shape={obj.shape} dtype={obj.dtype}\n" + np.array2string(obj, threshold=50)[:PREVIEW_CHARS]
-    elif _is_dataframe(obj):
-        target = target_dir / f"{name}.csv.gz"
-        with gzip.open(target, "wt", encoding="utf-8", newline="") as handle:
-            obj.to_csv(handle)
-        content_type, kind_meta["type"] = "text/csv+gzip", "pandas"
-        preview = f"{obj.shape[0]} rows x {obj.shape[1]} columns\n" + obj.head(10).to_string()[:PREVIEW_CHARS]
-    else:
-        raise TypeError(f"upload_artifact cannot store a {type(obj).__name__}: give a path, folder, dict, str, "
-                        "numpy array or pandas DataFrame")
+    target = target_dir / filename
+    preview = write(target)
     meta = dict(metadata or {})
     meta.update({f"_{k}": v for k, v in kind_meta.items()})
     return {"name": name, "kind": "artifact", "mode": "output", "uri": str(target), "in_storage": True,
