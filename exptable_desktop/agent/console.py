@@ -10,6 +10,7 @@ from collections import deque
 from typing import IO
 
 from exptable_desktop.core import recording
+from exptable_desktop.sdk.reporter import is_transient
 
 MAX_PARTIAL = 64 * 1024  # a line this long without a newline is recorded in pieces
 MAX_LINE = 16 * 1024  # longer lines are cut: one runaway print must not make a huge row
@@ -54,11 +55,14 @@ class ConsoleSink:
         self._lines: deque = deque()
         self._echo = echo
         self.last_error_lines: deque[str] = deque(maxlen=20)
+        self.dropped = 0
         self._lock = threading.Lock()
 
     def add(self, text: str, level: str = "info") -> None:
         stamp = time.time()
-        for line in text.split("\n"):
+        # A NUL or a lone surrogate in a child's output would be refused by the
+        # database on every flush; storing it visibly keeps the console moving.
+        for line in recording.storable_text(text).split("\n"):
             self._lines.append((stamp, level, line))
             if level == "error" and line.strip():
                 self.last_error_lines.append(line.strip())
@@ -92,6 +96,12 @@ class ConsoleSink:
             except (recording.UnknownExperiment, recording.ReadOnlyError):
                 raise
             except Exception as exc:
+                if not is_transient(exc):
+                    # Retrying what the database refuses would block every later line.
+                    self.dropped += len(lines)
+                    print(f"exptable agent: dropped {len(lines)} console lines the database refused: "
+                          f"{type(exc).__name__}: {exc}", file=sys.stderr)
+                    return None
                 for line in reversed(lines):  # the database is busy or away: keep them for the next flush
                     self._lines.appendleft(line)
                 print(f"exptable agent: could not write the console yet: {type(exc).__name__}: {exc}",

@@ -7,6 +7,7 @@ so the read-only rule (nothing is added to a Published experiment) and the
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -35,6 +36,34 @@ from exptable_desktop.store.series import append_scalars
 class UnknownExperiment(LookupError):
     def __init__(self, experiment_id: str):
         super().__init__(f"no experiment with id {experiment_id}")
+
+
+# Metric, variant and single-value names are VARCHAR(255): PostgreSQL refuses a longer
+# one while SQLite keeps it whole, so both are given the same first 255 characters.
+NAME_MAX_CHARS = 255
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """``text`` as both databases store it: PostgreSQL refuses NUL and neither driver
+    encodes a lone surrogate, so those show as U+FFFD (a visible mark, not a silent gap)."""
+    if "\0" in text:
+        text = text.replace("\0", "\ufffd")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def storable_name(value: Any) -> str:
+    """A metric, variant or value name as text both databases keep alike: NUL removed,
+    cut to ``NAME_MAX_CHARS``; anything that is not text is its ``str()``."""
+    text = value if type(value) is str else str(value)
+    if "\0" in text:
+        text = text.replace("\0", "")
+    return storable_text(text)[:NAME_MAX_CHARS]
 
 
 def create_experiment(project: str, name: str, *, task_type: str = "training", status: str = st.DRAFT,
@@ -138,9 +167,8 @@ def record_batch(experiment_id: str, *, scalars: Iterable[tuple] | dict | None =
     def work():
         now = time.time()
         exp = _writable(experiment_id)
-        if live and exp.status in (st.DRAFT, st.PENDING):
-            raise ReadOnlyError(f"Experiment is {st.status_label(exp.status)}: it was reset or enqueued, "
-                                "so this run's results are no longer recorded")
+        if live:
+            _refuse_replaced_run(exp)
         n_points = append_scalars(experiment_id, scalars, now=now) if scalars else 0
         n_lines = _append_console(experiment_id, console) if console else 0
         if single_values:
@@ -178,6 +206,33 @@ def record_batch(experiment_id: str, *, scalars: Iterable[tuple] | dict | None =
         row = Experiment.select(Experiment.status, Experiment.status_message).where(
             Experiment.id == experiment_id).first()
         return {"points": n_points, "lines": n_lines, "status": row.status, "status_message": row.status_message}
+    return run_write(work)
+
+
+def _refuse_replaced_run(exp: Experiment) -> None:
+    if exp.status in (st.DRAFT, st.PENDING):
+        raise ReadOnlyError(f"Experiment is {st.status_label(exp.status)}: it was reset or enqueued, "
+                            "so this run's results are no longer recorded")
+
+
+def beat(experiment_id: str, *, progress: int | None = None) -> dict:
+    """The running script's heartbeat (and progress) alone, in one small transaction.
+
+    Kept apart from ``record_batch`` so a run whose results cannot be written
+    (a full disk, a report the database refuses) still shows alive and still
+    reads its status, so an Abort from the app reaches it. It adds no rows, so
+    it usually still succeeds on a full disk. Returns what ``record_batch`` returns.
+    """
+    def work():
+        now = time.time()
+        _refuse_replaced_run(_writable(experiment_id))
+        changes: dict[str, Any] = {"heartbeat": now}
+        if progress is not None:
+            changes.update(progress=max(0, min(100, int(progress))), last_update=now)
+        Experiment.update(**changes).where(Experiment.id == experiment_id).execute()
+        row = Experiment.select(Experiment.status, Experiment.status_message).where(
+            Experiment.id == experiment_id).first()
+        return {"points": 0, "lines": 0, "status": row.status, "status_message": row.status_message}
     return run_write(work)
 
 

@@ -14,6 +14,9 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from exptable_desktop.core.recording import storable_text
+from exptable_desktop.store.remote_urls import without_credentials
+
 GIT_TIMEOUT_S = 10
 
 
@@ -71,13 +74,13 @@ def code_facts(script: Path | None, module: str | None, cwd: Path) -> dict[str, 
 
 
 def _remote_url(root: Path) -> str:
+    """The origin's URL (else the first remote's) without the user name and token a clone URL may carry."""
     url = (_git(["config", "--get", "remote.origin.url"], root) or "").strip()
-    if url:
-        return url
-    remotes = (_git(["remote"], root) or "").split()
-    if remotes:
-        return (_git(["config", "--get", f"remote.{remotes[0]}.url"], root) or "").strip()
-    return ""
+    if not url:
+        remotes = (_git(["remote"], root) or "").split()
+        if remotes:
+            url = (_git(["config", "--get", f"remote.{remotes[0]}.url"], root) or "").strip()
+    return without_credentials(url)
 
 
 def imported_packages() -> dict[str, str]:
@@ -167,7 +170,11 @@ def stream_handlers() -> list:
 
 
 class ConsoleTee:
-    """A text stream that still prints and also queues whole lines for the console log."""
+    """A text stream that still prints and also queues whole lines for the console log.
+
+    Lines are queued as the database can store them (``recording.storable_text``):
+    a NUL printed by the script shows as U+FFFD in the log, and the terminal gets it unchanged.
+    """
 
     def __init__(self, original, level: str, sink: deque):
         self._original = original
@@ -179,22 +186,25 @@ class ConsoleTee:
     def write(self, text: str) -> int:
         written = self._original.write(text)
         if text:
+            lines: list[str] = []
             with self._lock:  # threads print too; their partial lines must not interleave
                 data = self._partial + text
                 if "\n" in data or "\r" in data:
                     lines = data.replace("\r\n", "\n").split("\n")
                     self._partial = lines.pop()
-                    now = time.time()
-                    for line in lines:
-                        # A carriage return redraws a line (progress bars): keep what was drawn last.
-                        self._sink.append((now, self._level, line.rsplit("\r", 1)[-1]))
                 else:
                     self._partial = data
+            # Queued outside the lock: a full buffer makes the append wait for the writer
+            # thread, which must never wait for this lock in turn (a warning it prints).
+            now = time.time() if lines else 0.0
+            for line in lines:
+                # A carriage return redraws a line (progress bars): keep what was drawn last.
+                self._sink.append((now, self._level, storable_text(line.rsplit("\r", 1)[-1])))
         return written if written is not None else len(text)
 
     def flush_partial(self) -> None:
         if self._partial:
-            self._sink.append((time.time(), self._level, self._partial.rsplit("\r", 1)[-1]))
+            self._sink.append((time.time(), self._level, storable_text(self._partial.rsplit("\r", 1)[-1])))
             self._partial = ""
 
     def flush(self) -> None:

@@ -23,10 +23,10 @@ Debug images are PNG files under the storage root
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import mimetypes
-import re
 import shutil
 import time
 from pathlib import Path
@@ -34,11 +34,23 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from exptable_desktop.core.recording import NAME_MAX_CHARS, storable_name, storable_text
 from exptable_desktop.sdk.png import write_png
+from exptable_desktop.store.files import safe_component
 
 _now = time.time
 _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error",
            logging.CRITICAL: "error"}
+_INT64_MIN, _INT64_MAX = -2**63, 2**63 - 1
+# Names given to report_scalar, as recorded; cleared when a script invents names without end.
+_NAME_CACHE_SIZE = 10_000
+
+
+def _iteration(value: Any) -> int:
+    iteration = int(value)
+    if not _INT64_MIN <= iteration <= _INT64_MAX:
+        raise ValueError(f"iteration {iteration} is outside the 64-bit integer range")
+    return iteration
 
 
 def _clean(value: Any) -> Any:
@@ -56,16 +68,13 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
-def _safe_part(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_") or "_"
-
-
 class Logger:
     """Reports go to the task's in-memory buffer; nothing here waits for the database."""
 
     def __init__(self, task):
         self._task = task
         self._reporter = task._reporter
+        self._names: dict[str, str] = {}
 
     @classmethod
     def current_logger(cls) -> "Logger | None":
@@ -77,10 +86,40 @@ class Logger:
     # ---- scalars -------------------------------------------------------------------
 
     def report_scalar(self, title: str, series: str, value: float, iteration: int) -> None:
-        self._reporter.scalars.extend((title, series, int(iteration), float(value), _now()))
+        # The hot path: two dict hits for names already seen, and one len() for the buffer's bound.
+        names = self._names
+        try:
+            title = names[title]
+            series = names[series]
+        except (KeyError, TypeError):
+            title, series = self._name(title, "title"), self._name(series, "series")
+        iteration = int(iteration)
+        if iteration > 9223372036854775807 or iteration < -9223372036854775808:  # int64, as literals: cheapest
+            raise ValueError(f"iteration {iteration} is outside the 64-bit integer range")
+        reporter = self._reporter
+        scalars = reporter.scalars
+        scalars.extend((title, series, iteration, float(value), _now()))
+        if len(scalars) > reporter.room:
+            reporter.make_room()
+
+    def _name(self, value: Any, what: str) -> str:
+        """``value`` as recorded (see ``recording.storable_name``); says once when that changes it."""
+        name = storable_name(value)
+        if type(value) is str:  # only text as a key: 1, 1.0 and True are one key but three names
+            if name != value:
+                changes = [change for change, applies in (
+                    ("without its NUL characters", "\0" in value),
+                    (f"cut to its first {NAME_MAX_CHARS} characters", len(value.replace("\0", "")) > NAME_MAX_CHARS),
+                ) if applies] or ["with its unencodable characters replaced"]
+                shown = value[:60] + ("..." if len(value) > 60 else "")
+                self._task._warn(f"exptable: {what} {shown!r} is recorded {' and '.join(changes)}")
+            if len(self._names) >= _NAME_CACHE_SIZE:
+                self._names.clear()
+            self._names[value] = name
+        return name
 
     def report_single_value(self, name: str, value: float) -> None:
-        self._reporter.single_values.append((str(name), float(value)))
+        self._reporter.single_values.append((self._name(name, "name"), float(value)))
 
     def report_text(self, msg: str, level: int = logging.INFO, print_console: bool = True, *args, **_) -> None:
         text = str(msg)
@@ -90,22 +129,25 @@ class Logger:
             stream = self._task._original_stream("stderr" if level_name == "error" else "stdout")
             stream.write(text + "\n")
             stream.flush()
+        level_name = storable_text(level_name)[:16]
         now = time.time()
         for line in text.split("\n"):
-            self._reporter.console.append((now, level_name, line))
+            self._reporter.console.append((now, level_name, storable_text(line)))
 
     # ---- plots ---------------------------------------------------------------------
 
     def _plot(self, kind: str, title: str, series: str, iteration: int | None, body: dict,
               xaxis=None, yaxis=None, comment=None) -> None:
-        data = {"kind": kind, "title": str(title), "variant": str(series)}
+        title, series = self._name(title, "title"), self._name(series, "series")
+        data = {"kind": kind, "title": title, "variant": series}
         for key, value in (("xaxis", xaxis), ("yaxis", yaxis), ("comment", comment)):
             if value:
                 data[key] = str(value)
         data.update(body)
-        self._reporter.plots.append({"metric": str(title), "variant": str(series),
-                                     "iteration": int(iteration or 0), "kind": kind,
-                                     "data": data, "timestamp": time.time()})
+        # Serialised here, so a plot that is not JSON fails at the call, and the buffer knows its size.
+        self._reporter.plots.append({"metric": title, "variant": series,
+                                     "iteration": _iteration(iteration or 0), "kind": kind,
+                                     "data": json.dumps(data), "timestamp": time.time()})
 
     def report_histogram(self, title: str, series: str, values: Sequence[float], iteration: int | None = None,
                          labels: Sequence[str] | None = None, xlabels: Sequence[str] | None = None,
@@ -188,8 +230,8 @@ class Logger:
     def report_image(self, title: str, series: str, iteration: int | None = None, local_path: str | None = None,
                      image=None, matrix=None, max_image_history: int | None = None,
                      delete_after_upload: bool = False, url: str | None = None) -> None:
-        iteration = int(iteration or 0)
-        folder = self._task._storage_folder() / "debug" / _safe_part(title) / _safe_part(series)
+        iteration = _iteration(iteration or 0)
+        folder = self._task._storage_folder() / "debug" / safe_component(title) / safe_component(series)
         if image is None and matrix is not None:
             image = matrix
         if url is not None:
@@ -212,9 +254,10 @@ class Logger:
             path, content_type = str(target), "image/png"
         else:
             raise ValueError("report_image needs local_path, image or url")
-        self._reporter.debug_samples.append({"metric": str(title), "variant": str(series), "iteration": iteration,
-                                             "path": path, "content_type": content_type,
-                                             "timestamp": time.time()})
+        self._reporter.debug_samples.append({"metric": self._name(title, "title"),
+                                             "variant": self._name(series, "series"), "iteration": iteration,
+                                             "path": storable_text(str(path)),
+                                             "content_type": content_type[:64], "timestamp": time.time()})
 
     report_media = report_image
 

@@ -135,3 +135,22 @@ def test_added_task_init_call_keeps_the_script_valid(tmp_path):
 def test_looks_like_diff():
     assert looks_like_diff("diff --git a/x b/x\n--- a/x\n+++ b/x\n")
     assert not looks_like_diff("import os\nprint('a script stored as text')\n")
+
+
+@pytest.mark.both_backends
+def test_console_sink_stores_nul_and_keeps_going_after_a_refused_batch(db):
+    from exptable_desktop.agent.console import ConsoleSink
+    from exptable_desktop.core import recording
+    from exptable_desktop.core import states as st
+
+    exp = recording.create_experiment("agent", "nul output", status=st.RUNNING)
+    sink = ConsoleSink(exp)
+    sink.add("before\0after")
+    assert sink.flush() is not None
+    sink.add("next line")
+    sink.flush()
+    from exptable_desktop.store.schema import ConsoleChunk
+    text = "\n".join(c.text for c in ConsoleChunk.select().where(ConsoleChunk.experiment == exp)
+                     .order_by(ConsoleChunk.seq))
+    assert text == "before\ufffdafter\nnext line"
+    assert sink.pending() == 0 and sink.dropped == 0
