@@ -4,6 +4,8 @@ Status values are the reference system's API values; labels are what people see.
 """
 from __future__ import annotations
 
+from exptable_desktop.store.db import read_only_reason
+
 DRAFT = "created"
 PENDING = "queued"
 RUNNING = "in_progress"
@@ -93,7 +95,11 @@ def why_not_editable(status: str, what: str) -> str | None:
     what: "execution" | "hyperparams" | "configuration" (Draft only),
     "properties" (any but Published), "outputs" (any but Published),
     "name" | "description" | "tags" (any state).
+    Nothing is editable in a database this process may only read.
     """
+    locked = read_only_reason()
+    if locked:
+        return locked
     if what in ("execution", "hyperparams", "configuration"):
         if status != DRAFT:
             return f"Experiment is {status_label(status)}; only a Draft can be edited"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -31,7 +32,7 @@ from exptable_desktop.core.actions import HEARTBEAT_STALE_SECONDS, get_or_create
 from exptable_desktop.core.projects import get_or_create_project
 from exptable_desktop.sdk.png import write_png
 from exptable_desktop.store import files as store_files
-from exptable_desktop.store.db import is_sqlite, write_transaction
+from exptable_desktop.store.db import is_sqlite, require_writable, write_transaction
 from exptable_desktop.store.schema import (
     Artifact,
     ConfigObject,
@@ -55,8 +56,8 @@ from exptable_desktop.store.series import append_scalars
 
 DAY = 86_400.0
 HISTORY_SECONDS = 90 * DAY
-# Experiments per write transaction: big enough to amortise commits, small
-# enough that another process waiting for the lock is not starved for long.
+# Experiments generated and inserted at a time (bounds the rows held in memory;
+# progress is reported after each). The whole demo is one transaction.
 BLOCK_SIZE = 25_000
 
 
@@ -1028,24 +1029,22 @@ def _write_detailed(plan: _Plan, i: int, with_images: bool) -> int:
 # ---- Entry point -------------------------------------------------------------------------------------
 
 def _prepare_shared_rows(now: float) -> tuple[dict[str, int], dict[str, int]]:
-    """Projects, queues, tags and workers: few rows, created through the ORM if missing."""
-    def work():
-        project_ids = {path: get_or_create_project(path).id for path, _, _ in PROJECTS}
-        queue_ids = {name: get_or_create_queue(name, now).id for name in QUEUES}
-        for name, colours in TAGS.items():
-            tag = Tag.get_or_none(Tag.name == name) or Tag.create(name=name)
-            if colours and tag.background is None:
-                Tag.update(background=colours[0], foreground=colours[1]).where(Tag.id == tag.id).execute()
-        for name, host, queues in WORKERS:
-            if Worker.get_or_none(Worker.name == name) is None:
-                Worker.create(name=name, host=host, status="idle", started=now - 30 * DAY, last_seen=now - 3600,
-                              resources=json.dumps({"gpus": 1 if "gpu" in name else 0}))
-            for queue in queues:
-                (WorkerQueue.insert(worker=name, queue=queue_ids[queue])
-                 .on_conflict_ignore().execute())
-        return project_ids, queue_ids
-    with write_transaction():
-        return work()
+    """Projects, queues, tags and workers: few rows, created through the ORM if missing
+    (inside the demo's transaction)."""
+    project_ids = {path: get_or_create_project(path).id for path, _, _ in PROJECTS}
+    queue_ids = {name: get_or_create_queue(name, now).id for name in QUEUES}
+    for name, colours in TAGS.items():
+        tag = Tag.get_or_none(Tag.name == name) or Tag.create(name=name)
+        if colours and tag.background is None:
+            Tag.update(background=colours[0], foreground=colours[1]).where(Tag.id == tag.id).execute()
+    for name, host, queues in WORKERS:
+        if Worker.get_or_none(Worker.name == name) is None:
+            Worker.create(name=name, host=host, status="idle", started=now - 30 * DAY, last_seen=now - 3600,
+                          resources=json.dumps({"gpus": 1 if "gpu" in name else 0}))
+        for queue in queues:
+            (WorkerQueue.insert(worker=name, queue=queue_ids[queue])
+             .on_conflict_ignore().execute())
+    return project_ids, queue_ids
 
 
 def make_demo(n_experiments: int, seed: int = 1, *, detailed: int = 200, images: int = 50,
@@ -1056,52 +1055,73 @@ def make_demo(n_experiments: int, seed: int = 1, *, detailed: int = 200, images:
     console output, plots and artifact files; ``images``: how many of those
     also get debug-sample PNGs. ``now`` pins the clock (for reproducible
     files); ``on_progress(done, total)`` is called after each block.
+
+    All or nothing: everything goes in one transaction, so an interrupted demo
+    (an exception, Ctrl-C, ``kill -9``) leaves the database as it was and can
+    simply be run again. Other writers wait for the lock meanwhile (a few
+    seconds for the default 1,000 experiments). Files of an interrupted demo
+    are removed, except after ``kill -9``: those stay unreferenced where the
+    same seed writes them again.
     """
     if n_experiments < 1:
         raise DemoError("the demo needs at least one experiment")
     if detailed < 0 or images < 0:
         raise DemoError("detailed and images cannot be negative")
+    require_writable()
     clock = time.perf_counter()
     now = time.time() if now is None else float(now)
-    project_ids, queue_ids = _prepare_shared_rows(now)
-    plan = _Plan(n_experiments, seed, now, project_ids, queue_ids)
-    if Experiment.select().where(Experiment.id == plan.seed_marker).exists():
-        raise DemoError(f"demo data for seed {seed} is already in this database; choose another --seed")
+    filled: list[str] = []  # experiments whose folders this call may have written files into
+    try:
+        with write_transaction():
+            project_ids, queue_ids = _prepare_shared_rows(now)
+            plan = _Plan(n_experiments, seed, now, project_ids, queue_ids)
+            if Experiment.select().where(Experiment.id == plan.seed_marker).exists():
+                raise DemoError(f"demo data for seed {seed} is already in this database; choose another --seed")
+            ran_indices = [i for i in range(n_experiments) if plan.ran[i]]
+            detailed_set = set(ran_indices[:detailed])
+            filled = [plan.ids[i] for i in sorted(detailed_set)]
+            stats = _write_demo(plan, detailed_set, set(ran_indices[:min(images, detailed)]), on_progress)
+    except BaseException:
+        # The transaction rolled back: the files written for it would belong to nothing.
+        for exp_id in filled:
+            shutil.rmtree(store_files.experiment_folder(exp_id), ignore_errors=True)
+        raise
+    stats.seconds = time.perf_counter() - clock
+    return stats
 
-    ran_indices = [i for i in range(n_experiments) if plan.ran[i]]
-    detailed_set = set(ran_indices[:detailed])
-    imaged = set(ran_indices[:min(images, detailed)])
+
+def _write_demo(plan: _Plan, detailed_set: set[int], imaged: set[int],
+                on_progress: Callable[[int, int], None] | None) -> DemoStats:
+    """Every row of the demo, inside the caller's write transaction."""
+    n_experiments = len(plan.ids)
     tag_ids = {t.name: t.id for t in Tag.select().where(Tag.name.in_(list(TAGS)))}
     stats = DemoStats(experiments=n_experiments, detailed=len(detailed_set))
     pending_by_queue: dict[int, list[int]] = {}
 
     for start in range(0, n_experiments, BLOCK_SIZE):
         block = range(start, min(start + BLOCK_SIZE, n_experiments))
-        with write_transaction():
-            _bulk_insert(Experiment, EXPERIMENT_FIELDS, _experiment_rows(plan, block, detailed_set))
-            _bulk_insert(Execution, EXECUTION_FIELDS, _execution_rows(plan, block))
-            stats.hyperparameters += _bulk_insert(
-                HyperParam, ("experiment", "section", "name", "value", "type", "description"), _hyper_rows(plan, block))
-            _bulk_insert(ConfigObject, ("experiment", "name", "description", "content_type", "value"),
-                         _config_rows(plan, block))
-            _bulk_insert(ExperimentTag, ("experiment", "tag"),
-                         [(plan.ids[i], tag_ids[t]) for i in block for t in plan.tags[i]])
-            stats.metric_summaries += _bulk_insert(MetricSummary, SUMMARY_FIELDS,
-                                                   _summary_rows(plan, block, detailed_set))
-            _bulk_insert(Artifact, ARTIFACT_FIELDS, _artifact_rows(plan, block, detailed_set))
-            for i in block:
-                if i in detailed_set:
-                    stats.scalar_points += _write_detailed(plan, i, i in imaged)
-                    stats.metric_summaries += len(plan.metric_keys(i))
-                if plan.statuses[i] == st.PENDING:
-                    pending_by_queue.setdefault(plan.queues[i], []).append(i)
+        _bulk_insert(Experiment, EXPERIMENT_FIELDS, _experiment_rows(plan, block, detailed_set))
+        _bulk_insert(Execution, EXECUTION_FIELDS, _execution_rows(plan, block))
+        stats.hyperparameters += _bulk_insert(
+            HyperParam, ("experiment", "section", "name", "value", "type", "description"), _hyper_rows(plan, block))
+        _bulk_insert(ConfigObject, ("experiment", "name", "description", "content_type", "value"),
+                     _config_rows(plan, block))
+        _bulk_insert(ExperimentTag, ("experiment", "tag"),
+                     [(plan.ids[i], tag_ids[t]) for i in block for t in plan.tags[i]])
+        stats.metric_summaries += _bulk_insert(MetricSummary, SUMMARY_FIELDS,
+                                               _summary_rows(plan, block, detailed_set))
+        _bulk_insert(Artifact, ARTIFACT_FIELDS, _artifact_rows(plan, block, detailed_set))
+        for i in block:
+            if i in detailed_set:
+                stats.scalar_points += _write_detailed(plan, i, i in imaged)
+                stats.metric_summaries += len(plan.metric_keys(i))
+            if plan.statuses[i] == st.PENDING:
+                pending_by_queue.setdefault(plan.queues[i], []).append(i)
         if on_progress:
             on_progress(block.stop, n_experiments)
 
-    with write_transaction():
-        _bulk_insert_parents(plan)
-        _enqueue_pending(plan, pending_by_queue)
-    stats.seconds = time.perf_counter() - clock
+    _bulk_insert_parents(plan)
+    _enqueue_pending(plan, pending_by_queue)
     return stats
 
 

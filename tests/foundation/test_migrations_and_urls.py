@@ -235,6 +235,7 @@ def test_newer_database_in_rollback_journal_mode_is_not_switched_to_wal(tmp_path
 
 def test_current_database_opens_from_an_odd_path(tmp_path):
     folder = tmp_path / "odd name #1?"
+    folder.mkdir()
     url = f"sqlite:///{folder / 'x.db'}"
     open_database(url)
     close_database()

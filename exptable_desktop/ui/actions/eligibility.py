@@ -13,6 +13,7 @@ from typing import Iterable, Mapping
 
 from exptable_desktop.core import states as st
 from exptable_desktop.core.actions import why_not
+from exptable_desktop.store.db import read_only_reason
 
 # Entries that run a core batch action, keyed by the core action name.
 BATCH_ACTIONS = (
@@ -91,6 +92,9 @@ class Eligibility:
 
     def tooltip(self, key: str) -> str:
         label = LABELS.get(key, key)
+        locked = read_only_reason() if key in BATCH_ACTIONS else None
+        if locked:
+            return f"{label}: {locked}"
         if key == "compare":
             if self.total > COMPARE_MAX:
                 return f"{label}: {COMPARE_MAX} or fewer experiments can be compared"

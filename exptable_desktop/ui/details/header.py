@@ -245,7 +245,14 @@ class DetailsHeader(QWidget):
         if not self.name_edit.hasFocus():
             self.name_edit.setText(info["name"])
             self.name_edit.setCursorPosition(0)
-        self.name_edit.setToolTip(f"{info['name']}\nClick to rename")
+        # Name, tags and description change in any state, but not in a database we may only read.
+        locked = st.why_not_editable(info["status"], "name")
+        self.name_edit.setReadOnly(locked is not None)
+        self.add_tag_button.setEnabled(locked is None)
+        self.edit_description_button.setEnabled(locked is None)
+        for chip in self.tag_chips:
+            chip.remove_button.setEnabled(locked is None)
+        self.name_edit.setToolTip(f"{info['name']}\n{locked or 'Click to rename'}")
         self.id_label.setText(f"ID {info['id'][:8]}…")
         self.id_label.setToolTip(info["id"])
         colour = STATUS_COLOURS.get(info["status"], "#868e96")
@@ -280,6 +287,7 @@ class DetailsHeader(QWidget):
         for name, background, foreground in tags:
             chip = TagChip(name, background, foreground)
             chip.remove_requested.connect(self.remove_tag)
+            chip.remove_button.setEnabled(self.add_tag_button.isEnabled())
             self.tags_layout.addWidget(chip)
             self.tag_chips.append(chip)
         for item in items:
