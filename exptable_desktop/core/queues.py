@@ -528,25 +528,3 @@ def _claim_in_transaction(worker: str, query) -> Claim | None:
             continue  # an entry left behind by an experiment that is no longer Pending: dropped
         Worker.update(status="busy", current_experiment=exp_id, last_seen=now).where(Worker.name == worker).execute()
         return Claim(exp_id, queue_name, added, now)
-
-
-# ---- several entries at once ------------------------------------------------------------------
-# Added for the Workers & Queues window, which drags several selected entries in one drop.
-
-def move_entries(ids: Iterable[str], index: int) -> ActionResult:
-    """Move entries of a queue, in their queue order, so the first lands at 0-based ``index``
-    of the queue without them (clamped to its ends); one transaction."""
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("move_entry")
-        for queue_id, moved in _entries_by_queue(ids, result).items():
-            moved_set = set(moved)
-            order = _ordered_ids(queue_id)
-            rest = [e for e in order if e not in moved_set]
-            at = max(0, min(int(index), len(rest)))
-            in_order = [e for e in order if e in moved_set]
-            _renumber(queue_id, rest[:at] + in_order + rest[at:], time.time())
-            result.succeeded.extend(in_order)
-        return result
-    return run_write(work)

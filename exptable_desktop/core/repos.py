@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path, PurePosixPath
 
+from exptable_desktop.store.remote_urls import without_credentials
+
 GIT_TIMEOUT_S = 20.0
 # The wizard validates as the user types; one ls-remote per URL per this long is enough.
 LS_REMOTE_CACHE_S = 30.0
@@ -26,6 +28,15 @@ _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
 class RepoError(Exception):
     """A repository, version or path that cannot be used; the text is one line a person can act on."""
+
+
+def _shown(url: str) -> str:
+    """The URL as messages may show it: a token in it is somebody's secret."""
+    return without_credentials(url) or ""
+
+
+def _scrub(text: str, url: str) -> str:
+    return text.replace(url, _shown(url)) if url else text
 
 
 def git_env() -> dict:
@@ -98,7 +109,7 @@ def ls_remote(url: str, *, use_cache: bool = True) -> dict[str, str]:
             return cached[1]
     done = run_git(["ls-remote", url])
     if done.returncode != 0:
-        raise RepoError(f"cannot read repository {url}: {git_error(done)}")
+        raise RepoError(f"cannot read repository {_shown(url)}: {_scrub(git_error(done), url)}")
     refs: dict[str, str] = {}
     for line in done.stdout.splitlines():
         sha, _, ref = line.partition("\t")
@@ -184,21 +195,21 @@ def _resolve_remote(url: str, branch: str, tag: str, commit: str) -> str:
             return matches.pop()
         if len(lowered) == 40:
             return lowered
-        raise RepoError(f"commit {commit} is not the tip of a branch or tag of {url}; "
+        raise RepoError(f"commit {commit} is not the tip of a branch or tag of {_shown(url)}; "
                         "give its full 40-character hash")
     if tag:
         found = refs.get(f"refs/tags/{tag}")
         if found is None:
-            raise RepoError(f"tag {tag!r} not found in {url}")
+            raise RepoError(f"tag {tag!r} not found in {_shown(url)}")
         return found
     if branch:
         found = refs.get(f"refs/heads/{branch}")
         if found is None:
-            raise RepoError(f"branch {branch!r} not found in {url}")
+            raise RepoError(f"branch {branch!r} not found in {_shown(url)}")
         return found
     found = refs.get("HEAD")
     if found is None:
-        raise RepoError(f"{url} has no default branch; give a branch, tag or commit")
+        raise RepoError(f"{_shown(url)} has no default branch; give a branch, tag or commit")
     return found
 
 
@@ -253,7 +264,7 @@ def _remote_snapshot(url: str, version: str) -> Path:
         done = run_git(["fetch", "-q", "--depth", "1", url, version or "HEAD"], folder, timeout=GIT_TIMEOUT_S * 3)
         if done.returncode != 0:
             shutil.rmtree(folder, ignore_errors=True)
-            raise RepoError(f"cannot fetch {version or 'HEAD'} of {url}: {git_error(done)}")
+            raise RepoError(f"cannot fetch {version or 'HEAD'} of {_shown(url)}: {_scrub(git_error(done), url)}")
         (folder / "FETCHED").write_text("")
     return folder
 

@@ -266,3 +266,12 @@ def test_create_module_and_json_roundtrip_through_show(db, db_url, repo, script_
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)["execution"]
     assert (shown["entry_point"], shown["entry_kind"]) == ("src.job", "module")
+
+
+def test_repository_errors_never_show_the_token_in_the_url():
+    url = "https://alice:s3cr3t-token@127.0.0.1:9/team/code.git"  # nothing listens on port 9
+    with pytest.raises(RepoError) as caught:
+        resolve_version(url, branch="main")
+    message = str(caught.value)
+    assert "s3cr3t-token" not in message
+    assert "127.0.0.1:9/team/code.git" in message
