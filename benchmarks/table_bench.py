@@ -147,7 +147,7 @@ def main() -> int:
     window.select_experiment(window.visible_ids()[10])
     ids = [i for (i,) in Experiment.select(Experiment.id).where(Experiment.archived == False).tuples()]  # noqa: E712
     rng = random.Random(3)
-    window._since = time.time()
+    window._since = bulk.current_change_seq()
     refreshed = []
     window.sig_refreshed.connect(lambda: refreshed.append(time.perf_counter()))
     for _ in range(3):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-import time
+from bisect import bisect_left
 from itertools import compress, groupby, repeat
 from operator import itemgetter
 from dataclasses import dataclass, field
@@ -22,6 +22,7 @@ import numpy as np
 from exptable_desktop.core import states as st
 from exptable_desktop.core.columns import DEFAULT_SORT, HYPERPARAM, METRIC, spec_for
 from exptable_desktop.core.filters import NO_VALUE, AnyFilter, RangeFilter, SearchQuery, TagFilter, ValueSetFilter
+from exptable_desktop.core.liveness import mark_stale_runs_if_due
 from exptable_desktop.store import bulk
 from exptable_desktop.store.bulk import BASE_FIELDS, Scope
 
@@ -54,8 +55,8 @@ def _value_rank(key, label: str):
 
 def narrows(before: SearchQuery | None, after: SearchQuery) -> bool:
     """True when every row ``after`` matches also matched ``before`` (plain text that grew)."""
-    return (before is not None and not before.regex and not after.regex
-            and before.text.lower() in after.text.lower())
+    return (isinstance(before, SearchQuery) and isinstance(after, SearchQuery) and not before.regex
+            and not after.regex and before.text.lower() in after.text.lower())
 
 
 class Categorical:
@@ -121,6 +122,58 @@ class Categorical:
         return self._rank
 
 
+class TextRank:
+    """Sort ranks of a text column: equal texts (ignoring case) share a rank; empty ones rank +inf.
+
+    Ranked once through Python's sort, which orders str by code point as numpy does; np.unique would
+    first build a fixed-width array as wide as the longest text (one 1,024-character name among
+    100,000: 410 MB and 3.8 s). Rows written later are placed between their neighbours' ranks, so a
+    refresh does not rank every row again.
+    """
+
+    def __init__(self, texts: Sequence[str]):
+        lowered = [t.lower() for t in texts]
+        order = np.array(sorted(range(len(lowered)), key=lowered.__getitem__), np.int64)
+        ordered = np.array(lowered, object)[order] if lowered else np.empty(0, object)
+        starts = np.ones(len(order), bool)
+        starts[1:] = ordered[1:] != ordered[:-1]
+        self.rank = np.empty(len(order), np.float64)
+        self.rank[order] = np.cumsum(starts) - 1
+        self.distinct: list[str] = ordered[starts].tolist()  # the lowered texts, ascending
+        self.levels: list[float] = list(map(float, range(len(self.distinct))))  # their ranks
+        if self.distinct and self.distinct[0] == "":
+            self.rank[self.rank == 0] = np.inf
+            del self.distinct[0], self.levels[0]
+
+    def update(self, slots: Sequence[int], texts: Sequence[str]) -> bool:
+        """Rank ``texts``, now at ``slots`` (new slots may follow the last); False when two neighbouring
+        ranks leave no float between them, and the column must be ranked afresh."""
+        end = max(slots, default=-1) + 1
+        if end > len(self.rank):
+            grown = np.full(end, np.inf)
+            grown[:len(self.rank)] = self.rank
+            self.rank = grown
+        distinct, levels = self.distinct, self.levels
+        for slot, text in zip(slots, texts):
+            value = text.lower()
+            if not value:
+                self.rank[slot] = np.inf
+                continue
+            i = bisect_left(distinct, value)
+            if i < len(distinct) and distinct[i] == value:
+                self.rank[slot] = levels[i]
+                continue
+            below = levels[i - 1] if i else (levels[0] - 2.0 if levels else -1.0)
+            above = levels[i] if i < len(levels) else below + 2.0
+            level = (below + above) / 2
+            if not below < level < above:
+                return False
+            distinct.insert(i, value)
+            levels.insert(i, level)
+            self.rank[slot] = level
+        return True
+
+
 @dataclass
 class CustomColumnData:
     """One custom column read and converted off the UI thread, ready to install."""
@@ -157,9 +210,10 @@ def prepare_custom_column(table: "ExperimentTable", key: str, pairs: Sequence[tu
 
 @dataclass
 class ChangeSet:
-    """What changed in the database since a moment, fetched in a few bulk queries."""
-    since: float
-    fetched_at: float
+    """What changed in the database after change sequence number ``since``, fetched in a few
+    bulk queries; ``cursor`` is where the next fetch starts (store.bulk.current_change_seq)."""
+    since: int
+    cursor: int
     rows: list[tuple]
     deleted: list[str]
     tag_links: list[tuple[str, int]]
@@ -227,7 +281,7 @@ class ExperimentTable:
         self.sorted_slots = np.empty(0, np.int64)
         self.order = np.empty(0, np.int64)
         self._row_of_slot: np.ndarray | None = None
-        self._text_rank: dict[str, np.ndarray] = {}
+        self._text_rank: dict[str, TextRank] = {}
 
     # ---- Storage --------------------------------------------------------------
 
@@ -287,11 +341,7 @@ class ExperimentTable:
         if not rows:
             return np.empty(0, np.int64)
         cols = list(zip(*rows))
-        known_before = self.n
         slots = self.slots_for(cols[_F["id"]], create=True)
-        # Text sort ranks cost a np.unique over every row: keep them unless a text moved or rows arrived.
-        texts_kept = self.n == known_before and all(
-            list(self.text[name][slots]) == list(cols[_F[name]]) for name in ("name", "description"))
         for name in ("name", "description"):
             self.text[name][slots] = cols[_F[name]]
         for name in FLOAT_COLUMNS:
@@ -307,10 +357,17 @@ class ExperimentTable:
         self.alive[slots] = True
         self.search_text[slots] = [f"{n}\n{i}\n{d}".lower() for n, i, d in
                                    zip(cols[_F["name"]], cols[_F["id"]], cols[_F["description"]])]
-        if not texts_kept:
-            self._text_rank.clear()
+        self._rerank_texts(slots)
         self._row_of_slot = None
         return slots
+
+    def _rerank_texts(self, slots: np.ndarray) -> None:
+        # A few rows (a refresh) are placed among the ranks; many (a load) are ranked afresh when sorted on.
+        for key, ranks in list(self._text_rank.items()):
+            source = self.ids if key == "id" else self.text[key]
+            many = len(slots) > max(1000, self.n // 20)
+            if many or not ranks.update(slots.tolist(), source[slots].tolist()):
+                del self._text_rank[key]
 
     def write_tags(self, links: Iterable[tuple[str, int]], slots: np.ndarray | None = None) -> None:
         """Replace the tags of ``slots`` (default: every slot) with ``links``."""
@@ -545,8 +602,10 @@ class ExperimentTable:
         self._filter_masks[key] = mask
 
     def _search_values(self, slots: np.ndarray) -> np.ndarray:
-        texts = self.search_text[slots].tolist()
         query = self.search
+        if not isinstance(query, SearchQuery):  # a query of the search language (core.query.QuerySearch)
+            return query.matches(self, slots)
+        texts = self.search_text[slots].tolist()
         # The test is written out per kind: a predicate call per row costs more than the match.
         if query.regex:
             search = re.compile(query.text, re.IGNORECASE).search
@@ -638,15 +697,11 @@ class ExperimentTable:
     # ---- Sorting ----------------------------------------------------------------------
 
     def _text_rank_of(self, key: str) -> np.ndarray:
-        rank = self._text_rank.get(key)
-        if rank is None or len(rank) != self.n:
+        ranks = self._text_rank.get(key)
+        if ranks is None or len(ranks.rank) != self.n:
             source = self.ids[:self.n] if key == "id" else self.text[key][:self.n]
-            lowered = np.array([s.lower() for s in source], dtype=str) if self.n else np.empty(0, str)
-            _, inverse = np.unique(lowered, return_inverse=True)
-            rank = inverse.astype(np.float64)
-            rank[lowered == ""] = np.inf
-            self._text_rank[key] = rank
-        return rank
+            ranks = self._text_rank[key] = TextRank(source.tolist())
+        return ranks.rank
 
     def sort_key(self, key: str, descending: bool) -> np.ndarray:
         """One float key per slot; missing values are +inf so they come last either way."""
@@ -687,32 +742,41 @@ class ExperimentTable:
         n = self.n
         # A sort on a custom column still loading waits for it; meanwhile the default order holds.
         usable = [(k, d) for k, d in self.sort if self.has_column_data(k)] or list(DEFAULT_SORT)
-        if changed is not None and len(usable) == 1 and len(changed) * 20 < n:
-            self._merge_sorted(self.sort_key(*usable[0]), np.asarray(changed, np.int64))
+        key = self.sort_key(*usable[0]) if len(usable) == 1 else None
+        if key is not None and changed is not None and len(changed) * 20 < n \
+                and self._merge_sorted(key, np.asarray(changed, np.int64)):
             self._apply_order()
             return
-        if len(usable) == 1:
-            perm = np.argsort(self.sort_key(*usable[0]), kind="stable")
+        if key is not None:
+            perm = np.argsort(key, kind="stable")
         else:
             keys = [self.sort_key(k, d) for k, d in reversed(usable)]
             perm = np.lexsort(keys)
         self.sorted_slots = perm[self.alive[perm]]
         self._apply_order()
 
-    def _merge_sorted(self, key: np.ndarray, changed: np.ndarray) -> None:
-        # Same order as a stable argsort of ``key`` (ties by slot), without sorting every row again.
+    def _merge_sorted(self, key: np.ndarray, changed: np.ndarray) -> bool:
+        """Same order as a stable argsort of ``key`` (ties by slot), without sorting every row again.
+
+        False, changing nothing, when the rows not in ``changed`` are no longer in ``key`` order:
+        their keys moved too (a project renamed, a parent's name learnt, any relabelled category).
+        """
         moved = np.zeros(self.n, bool)
         moved[changed] = True
         keep = self.sorted_slots[~moved[self.sorted_slots]]
+        kept_keys = key[keep]
+        ahead, behind = kept_keys[1:], kept_keys[:-1]
+        if not ((ahead > behind) | ((ahead == behind) & (keep[1:] > keep[:-1]))).all():
+            return False
         add = np.flatnonzero(moved & self.alive[:self.n])  # distinct, even if ``changed`` repeats one
         add = add[np.lexsort((add, key[add]))]
-        kept_keys = key[keep]
         low = np.searchsorted(kept_keys, key[add], "left")
         high = np.searchsorted(kept_keys, key[add], "right")
         positions = low.copy()
         for i in np.flatnonzero(high > low).tolist():
             positions[i] = low[i] + np.searchsorted(keep[low[i]:high[i]], add[i])
         self.sorted_slots = np.insert(keep, positions, add)
+        return True
 
     def _apply_order(self) -> None:
         s = self.sorted_slots
@@ -800,16 +864,15 @@ class ExperimentTable:
             if slot is not None and self.alive[slot]:
                 removed.append(slot)
         keep_rows = []
-        i_id, i_proj, i_arch, i_upd = _F["id"], _F["project"], _F["archived"], _F["last_update"]
-        last_update = self.nums["last_update"]
+        i_id, i_proj, i_arch = _F["id"], _F["project"], _F["archived"]
+        # Every row is written, even one whose last_update did not move: the change sequence
+        # says it changed, and a write need not move last_update (or may set it from a slow clock).
         for row in changes.rows:
             slot = self.id_to_slot.get(row[i_id])
             if not scope.contains(row[i_proj], row[i_arch]):
                 if slot is not None and self.alive[slot]:
                     removed.append(slot)
                 continue
-            if slot is not None and self.alive[slot] and last_update[slot] == row[i_upd]:
-                continue  # seen at the previous tick (the ticks overlap on purpose)
             keep_rows.append(row)
         removed_arr = np.array(sorted(set(removed)), np.int64)
         self.alive[removed_arr] = False
@@ -969,18 +1032,51 @@ def load_first_page_custom_values(table: ExperimentTable, custom_keys: Sequence[
     table.write_custom_rows(slots, read_custom_values(table.ids[slots].tolist(), custom_keys))
 
 
-def fetch_changes(since: float, custom_keys: Sequence[str], known_parents: Iterable[str] = ()) -> ChangeSet:
-    """Everything that moved at or after ``since``: a handful of indexed queries, no Qt."""
-    fetched_at = time.time()
+def fetch_changes(since: int, custom_keys: Sequence[str], known_parents: Iterable[str] = ()) -> ChangeSet:
+    """Everything written after change sequence number ``since``: a handful of indexed queries, no Qt."""
+    mark_stale_runs_if_due()  # first, so the runs it ends arrive in this refresh
+    cursor = bulk.current_change_seq()  # before the rows: every change up to it is among them
     rows = bulk.changed_since(since)
     ids = [r[_F["id"]] for r in rows]
     custom_values = read_custom_values(ids, custom_keys)
     known = set(known_parents)
     new_parents = {r[_F["parent"]] for r in rows if r[_F["parent"]] and r[_F["parent"]] not in known}
     return ChangeSet(
-        since=since, fetched_at=fetched_at, rows=rows, deleted=bulk.deleted_since(since),
+        since=since, cursor=cursor, rows=rows, deleted=bulk.deleted_since(since),
         tag_links=bulk.load_tag_links_for(ids) if ids else [], tag_table=bulk.tag_table(),
         custom_values=custom_values,
         parent_names=bulk.experiment_names(new_parents) if new_parents else {},
         project_paths=project_paths() if ids else {},
     )
+
+
+# ---- Whole columns for exports (io.csv_export) -----------------------------------------------
+
+def column_array(table: ExperimentTable, key: str, slots: np.ndarray) -> np.ndarray:
+    """Column ``key`` at ``slots`` in one array, without a call per cell: float64 for numbers,
+    dates, durations and metrics (NaN = no value); object arrays of str for text and categories
+    (their labels, "" = no value); for tags, tuples of tag names."""
+    slots = np.asarray(slots, np.int64)
+    if key in table.nums:
+        return table.nums[key][slots]
+    if key in table.metrics:
+        return table.metrics[key][slots]
+    if key in table.text:
+        return table.text[key][slots]
+    if key == "id":
+        return table.ids[slots]
+    cat = table.cats.get(key) or table.hyperparams.get(key)
+    if cat is not None:
+        labels = np.array(list(cat.labels) + [""], object)  # code -1 (missing) picks the last
+        return labels[cat.codes[slots]]
+    if key == "tags":
+        info = table.tag_info
+        names: dict[tuple, tuple[str, ...]] = {}
+        out = np.empty(len(slots), object)
+        out[:] = [names.get(t) or names.setdefault(t, tuple(info[i][0] for i in t if i in info))
+                  for t in table.tags[slots]]
+        return out
+    spec = spec_for(key)
+    if spec.kind == METRIC:
+        return np.full(len(slots), np.nan)
+    return np.full(len(slots), "", object)

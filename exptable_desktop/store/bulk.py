@@ -3,7 +3,7 @@
 The table never asks the database about one cell. It loads the base columns
 of every experiment in scope in one query, tags in one more, and its custom
 columns in one statement per kind (metrics, hyperparameters); a refresh asks only for rows
-whose ``last_update`` moved since the previous tick, plus deletion tombstones.
+written since the previous tick (by change sequence number), plus deletion tombstones.
 
 Also here: the per-user saved table layouts (SavedView) and preferences.
 """
@@ -19,8 +19,9 @@ from operator import add
 
 from peewee import SQL, SqliteDatabase, fn
 
-from exptable_desktop.store.db import run_write
+from exptable_desktop.store.db import current_url, is_read_only, run_write
 from exptable_desktop.store.schema import (
+    ChangeCounter,
     DeletedExperiment,
     Experiment,
     ExperimentTag,
@@ -119,14 +120,24 @@ def load_base_rows_for(ids: Sequence[str]) -> list[tuple]:
     return out
 
 
-def changed_since(since: float) -> list[tuple]:
-    """Experiments of any scope whose ``last_update`` is at or after ``since``."""
-    return _fetch(Experiment.select(*_BASE_SELECT).where(Experiment.last_update >= since))
+def current_change_seq() -> int:
+    """The change sequence number of the last committed write (see schema.ChangeCounter).
+
+    Read it before reading rows: every row stamped with it or less is then visible, so it is the
+    cursor to ask ``changed_since`` from next time. Rows stamped later may show up twice; never none.
+    """
+    return ChangeCounter.select(ChangeCounter.value).where(ChangeCounter.id == 1).scalar() or 0
 
 
-def deleted_since(since: float) -> list[str]:
+def changed_since(after_seq: int) -> list[tuple]:
+    """Experiments of any scope written after change sequence number ``after_seq``."""
+    return _fetch(Experiment.select(*_BASE_SELECT).where(Experiment.change_seq > after_seq))
+
+
+def deleted_since(after_seq: int) -> list[str]:
+    """Ids of the experiments deleted after change sequence number ``after_seq``."""
     return [i for (i,) in DeletedExperiment.select(DeletedExperiment.experiment_id)
-            .where(DeletedExperiment.deleted_at >= since).tuples()]
+            .where(DeletedExperiment.change_seq > after_seq).tuples()]
 
 
 def experiment_names(ids: Iterable[str]) -> dict[str, str]:
@@ -278,8 +289,15 @@ def hyperparam_names(scope: Scope) -> list[tuple[str, str]]:
 
 
 # ---- Saved table layouts and preferences ----------------------------------------------
+# On a database this process may only read, layouts and preferences are kept
+# for the session in memory: the window works as usual and writes nothing.
+_session_views: dict[tuple[str, str, str, str], str] = {}
+_session_preferences: dict[tuple[str, str, str], str] = {}
+
 
 def load_saved_view(user: str, scope: str, name: str = "") -> dict | None:
+    if is_read_only() and (current_url(), user, scope, name) in _session_views:
+        return json.loads(_session_views[(current_url(), user, scope, name)])
     row = (SavedView.select(SavedView.state)
            .where((SavedView.user == user) & (SavedView.scope == scope) & (SavedView.name == name)).first())
     if row is None:
@@ -293,6 +311,9 @@ def load_saved_view(user: str, scope: str, name: str = "") -> dict | None:
 
 def store_saved_view(user: str, scope: str, state: dict, name: str = "") -> None:
     text = json.dumps(state, sort_keys=True)
+    if is_read_only():
+        _session_views[(current_url(), user, scope, name)] = text
+        return
 
     def work():
         (SavedView.insert(user=user, scope=scope, name=name, state=text, updated=time.time())
@@ -302,6 +323,8 @@ def store_saved_view(user: str, scope: str, state: dict, name: str = "") -> None
 
 
 def get_preference(user: str, key: str, default: Any = None) -> Any:
+    if is_read_only() and (current_url(), user, key) in _session_preferences:
+        return json.loads(_session_preferences[(current_url(), user, key)])
     row = Preference.select(Preference.value).where((Preference.user == user) & (Preference.key == key)).first()
     if row is None:
         return default
@@ -313,6 +336,9 @@ def get_preference(user: str, key: str, default: Any = None) -> Any:
 
 def set_preference(user: str, key: str, value: Any) -> None:
     text = json.dumps(value)
+    if is_read_only():
+        _session_preferences[(current_url(), user, key)] = text
+        return
 
     def work():
         (Preference.insert(user=user, key=key, value=text)

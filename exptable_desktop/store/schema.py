@@ -8,7 +8,9 @@ from __future__ import annotations
 import uuid
 
 from peewee import (
+    SQL,
     AutoField,
+    BigIntegerField,
     BlobField,
     BooleanField,
     CharField,
@@ -19,6 +21,8 @@ from peewee import (
     Model,
     TextField,
 )
+
+from exptable_desktop.store.remote_urls import RepositoryUrlField
 
 database_proxy = DatabaseProxy()
 
@@ -88,21 +92,39 @@ class Experiment(BaseModel):
     development = BooleanField(default=False)
     runtime = TextField(default="{}")  # JSON: host, OS, CPU, GPU, ... (INFO tab)
     heartbeat = DoubleField(null=True)
+    # Which write last touched the row, in commit order: stamped by a database trigger (see
+    # ChangeCounter), whatever the writer sets; what a refresh asks about, not last_update.
+    change_seq = BigIntegerField(default=0, index=True, constraints=[SQL("DEFAULT 0")])
 
     class Meta:
         indexes = ((("project", "archived"), False),)
 
 
 class DeletedExperiment(BaseModel):
-    """Tombstones, so a refresh can ask which rows went away since T."""
+    """Tombstones, so a refresh can ask which rows went away since its last look."""
     experiment_id = CharField(max_length=32, index=True)
     deleted_at = DoubleField(index=True)
+    change_seq = BigIntegerField(default=0, index=True, constraints=[SQL("DEFAULT 0")])
+
+
+class ChangeCounter(BaseModel):
+    """One row (id 1): the last change sequence number handed out.
+
+    Database triggers (store.migrations, step 3) take the next number for every write to
+    ``experiment`` and ``deleted_experiment`` and stamp the row's ``change_seq`` with it. The
+    counter row is locked until the writer commits, so numbers follow commit order: once a reader
+    sees the counter at N, every row stamped N or less is committed and visible to it.
+    Wall clocks cannot give that: a writer's clock may lag, and its rows commit long after the
+    time it wrote into them.
+    """
+    id = IntegerField(primary_key=True)
+    value = BigIntegerField()
 
 
 class Execution(BaseModel):
     experiment = ForeignKeyField(Experiment, primary_key=True, backref="execution_rows",
                                  on_delete="CASCADE")
-    repository = TextField(default="")
+    repository = RepositoryUrlField(default="")
     branch = CharField(max_length=255, default="")
     tag = CharField(max_length=255, default="")
     commit = CharField(max_length=64, default="")
@@ -344,8 +366,8 @@ class Preference(BaseModel):
 
 
 ALL_MODELS = [
-    SchemaVersion, Project, Queue, Experiment, DeletedExperiment, Execution, Tag, ExperimentTag,
-    HyperParam, ConfigObject, MetricSummary, ScalarChunk, SingleValue, Plot, DebugSample,
+    SchemaVersion, Project, Queue, Experiment, DeletedExperiment, ChangeCounter, Execution, Tag,
+    ExperimentTag, HyperParam, ConfigObject, MetricSummary, ScalarChunk, SingleValue, Plot, DebugSample,
     ConsoleChunk, Artifact, QueueEntry, Worker, WorkerQueue, WorkerStat, SavedView, Preference,
 ]
 

@@ -248,6 +248,19 @@ class ExperimentTableModel(QAbstractTableModel):
         rows = np.flatnonzero(self._order == slot)
         return int(rows[0]) if len(rows) else -1
 
+    def ids_at_rows(self, rows: np.ndarray) -> list[str]:
+        return self.table.ids[self._order[np.asarray(rows, np.int64)]].tolist()
+
+    def rows_of_ids(self, ids: Sequence[str]) -> np.ndarray:
+        """The rows of ``ids`` on screen, ascending; ids not shown are left out. One pass over
+        the rows for any number of ids, where ``row_of_id`` scans them once per id."""
+        get = self.table.id_to_slot.get
+        slots = np.fromiter((get(i, -1) for i in ids), np.int64, len(ids))
+        row_of_slot = np.full(max(self.table.n, 1), -1, np.int64)
+        row_of_slot[self._order] = np.arange(len(self._order))
+        rows = row_of_slot[slots[slots >= 0]]
+        return np.unique(rows[rows >= 0])
+
     def column_of(self, key: str) -> int:
         try:
             return self.keys.index(key)

@@ -11,6 +11,7 @@ from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core.filters import RangeFilter, SearchQuery, TagFilter, ValueSetFilter, filter_from_dict
 from exptable_desktop.core.tableview import fetch_changes, load_table
 from exptable_desktop.core.viewstate import TableState, state_from_dict
+from exptable_desktop.store import bulk
 from exptable_desktop.store.bulk import Scope
 
 ACC = C.metric_key("val", "accuracy", "last")
@@ -75,8 +76,8 @@ def test_apply_changes_updates_inserts_and_removes(populated):
     from exptable_desktop.core.recording import create_experiment
 
     scope = Scope(None, False)
+    since = bulk.current_change_seq()
     table = load_table(scope)
-    since = max(table.nums["last_update"][:table.n])
     actions.rename([populated["c-vit"]], "c-vit-renamed")
     actions.archive([populated["d-untagged"]])
     new_id = create_experiment("vision", "i-new")
@@ -172,7 +173,7 @@ def test_refresh_merge_sort_gives_the_same_order_as_a_full_sort(sort):
     for tick in range(5):
         changed = [row(rng.randrange(450), 1000.0 + tick) for _ in range(12)]
         gone = [f"e{rng.randrange(400):04d}" for _ in range(3)]
-        table.apply_changes(ChangeSet(since=0, fetched_at=0, rows=changed, deleted=gone, tag_links=[],
+        table.apply_changes(ChangeSet(since=0, cursor=0, rows=changed, deleted=gone, tag_links=[],
                                       tag_table={}, custom_values={}, parent_names={}, project_paths={}), scope)
         merged = table.order.copy()
         table.resort()
