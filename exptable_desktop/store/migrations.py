@@ -17,7 +17,7 @@ from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 from exptable_desktop.store import schema
 from exptable_desktop.store.schema import ALL_MODELS, BaseModel, ChangeCounter, DeletedExperiment, SchemaVersion
 
-CURRENT_VERSION = 3
+CURRENT_VERSION = 4
 _PG_MIGRATION_LOCK = 0x45787054  # arbitrary constant shared by every ExpTable process
 
 
@@ -132,7 +132,27 @@ def _step_3_change_sequence(db: Database) -> None:
     _start_change_sequence(db)
 
 
-STEPS = {1: _step_1_initial, 2: _step_2_heartbeat_and_tombstones, 3: _step_3_change_sequence}
+# Iterations are int64 in the SDK; PostgreSQL's INTEGER stops at 2**31 (SQLite's is 64-bit already).
+_ITERATION_COLUMNS = {
+    "experiment": ("last_iteration",),
+    "metric_summary": ("last_iteration", "min_iteration", "max_iteration"),
+    "scalar_chunk": ("first_iteration", "last_iteration"),
+    "plot": ("iteration",),
+    "debug_sample": ("iteration",),
+}
+
+
+def _step_4_bigint_iterations(db: Database) -> None:
+    """Iterations up to 2**63 - 1 on PostgreSQL too, as the SDK accepts them."""
+    if isinstance(db, SqliteDatabase):
+        return
+    for table, columns in _ITERATION_COLUMNS.items():
+        alters = ", ".join(f'ALTER COLUMN "{column}" TYPE BIGINT' for column in columns)
+        db.execute_sql(f'ALTER TABLE "{table}" {alters}')
+
+
+STEPS = {1: _step_1_initial, 2: _step_2_heartbeat_and_tombstones, 3: _step_3_change_sequence,
+         4: _step_4_bigint_iterations}
 assert sorted(STEPS) == list(range(1, CURRENT_VERSION + 1))
 
 

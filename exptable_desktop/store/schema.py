@@ -77,7 +77,7 @@ class Experiment(BaseModel):
     last_update = DoubleField(index=True)
     completed = DoubleField(null=True)
     status_changed = DoubleField(null=True)
-    last_iteration = IntegerField(null=True)
+    last_iteration = BigIntegerField(null=True)
     progress = IntegerField(null=True)
     description = TextField(default="")
     status_message = TextField(default="")
@@ -198,9 +198,9 @@ class MetricSummary(BaseModel):
     total = DoubleField(default=0.0)  # sum of finite values, for the mean
     finite_count = IntegerField(default=0)
     count = IntegerField(default=0)
-    last_iteration = IntegerField(null=True)
-    min_iteration = IntegerField(null=True)
-    max_iteration = IntegerField(null=True)
+    last_iteration = BigIntegerField(null=True)
+    min_iteration = BigIntegerField(null=True)
+    max_iteration = BigIntegerField(null=True)
 
     class Meta:
         indexes = ((("experiment", "metric", "variant"), True), (("metric", "variant"), False))
@@ -217,8 +217,8 @@ class ScalarChunk(BaseModel):
     variant = CharField(max_length=255)
     seq = IntegerField()
     count = IntegerField()
-    first_iteration = IntegerField()
-    last_iteration = IntegerField()
+    first_iteration = BigIntegerField()
+    last_iteration = BigIntegerField()
     iterations = BlobField()  # int64 little-endian
     values = BlobField()  # float64 little-endian
     timestamps = BlobField()  # float64 epoch seconds
@@ -242,7 +242,7 @@ class Plot(BaseModel):
     experiment = ForeignKeyField(Experiment, backref="plots", on_delete="CASCADE")
     metric = CharField(max_length=255)
     variant = CharField(max_length=255)
-    iteration = IntegerField(default=0)
+    iteration = BigIntegerField(default=0)
     kind = CharField(max_length=32)
     data = TextField()  # JSON
     timestamp = DoubleField()
@@ -255,7 +255,7 @@ class DebugSample(BaseModel):
     experiment = ForeignKeyField(Experiment, backref="debug_samples", on_delete="CASCADE")
     metric = CharField(max_length=255)
     variant = CharField(max_length=255)
-    iteration = IntegerField(default=0)
+    iteration = BigIntegerField(default=0)
     path = TextField(default="")  # file in our storage, or an external URI
     content_type = CharField(max_length=64, default="image/png")
     data = BlobField(null=True)  # small samples kept inline

@@ -80,7 +80,7 @@ def test_a_version_2_database_is_migrated_to_the_change_sequence(db_url, tmp_pat
     build_v2(db_url)
     db = open_database(db_url)
     try:
-        assert migrations.read_version(db) == migrations.CURRENT_VERSION == 3
+        assert migrations.read_version(db) == migrations.CURRENT_VERSION >= 3
         migrated = schema_of(db)
         # The rows from before count as seen: a reader starts at the counter, which starts at 0.
         assert bulk.current_change_seq() == 0
@@ -324,3 +324,38 @@ def test_a_write_transaction_open_longer_than_a_tick_is_seen(other_window, row_f
     names = shown_names(win)
     assert names.get(long_id) == "long transaction"
     assert names.get(other[0]) == "committed meanwhile"
+
+
+# ---- Iterations past 2**31 (schema 4) ----------------------------------------------------------
+
+ITERATION_COLUMNS = [("experiment", "last_iteration"), ("metric_summary", "min_iteration"),
+                     ("scalar_chunk", "last_iteration"), ("plot", "iteration"), ("debug_sample", "iteration")]
+
+
+@pytest.mark.both_backends
+def test_a_version_3_database_keeps_iterations_up_to_int64(db_url, tmp_path, monkeypatch):
+    from exptable_desktop.core import recording
+    from exptable_desktop.store.series import read_series
+
+    monkeypatch.setenv("EXPTABLE_FILES", str(tmp_path / "files"))
+    db = make_database(db_url)
+    db.connect()
+    database_proxy.initialize(db)
+    migrations.apply_steps(db, 0, 3)
+    db.close()
+    db = open_database(db_url)
+    try:
+        assert migrations.read_version(db) == migrations.CURRENT_VERSION
+        if not is_sqlite(db):
+            types = {(t, c): next(col.data_type for col in db.get_columns(t) if col.name == c)
+                     for t, c in ITERATION_COLUMNS}
+            assert set(types.values()) == {"bigint"}, types
+        big = 2 ** 62 + 7
+        exp = create_experiment("Big", "long run")
+        recording.record_batch(exp, scalars={("loss", "train"): ([3, big], [1.0, 0.5], [1.0, 2.0])},
+                               plots=[{"metric": "p", "variant": "v", "iteration": big, "kind": "table",
+                                       "data": "{}"}])
+        assert Experiment.get_by_id(exp).last_iteration == big
+        assert list(read_series(exp, "loss", "train").iterations) == [3, big]
+    finally:
+        close_database()
