@@ -7,7 +7,9 @@ time, each step in its own transaction. A newer one is refused untouched.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 
@@ -187,6 +189,8 @@ def backup_sqlite(db: SqliteDatabase, path: Path, version: int) -> Path:
     while target.exists():
         target = path.with_name(f"{path.name}.v{version}.{n}.bak")
         n += 1
+    # The copy holds the same data, so nobody who may not read the database may read it.
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(path.stat().st_mode)))
     dest = sqlite3.connect(str(target))
     try:
         db.connection().backup(dest)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from pathlib import Path
 
 import pytest
 
@@ -53,6 +54,8 @@ def build_v1(url: str) -> None:
 def test_version_1_is_migrated_keeping_rows(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("EXPTABLE_FILES", str(tmp_path / "files"))
     build_v1(db_url)
+    if db_url.startswith("sqlite:///"):
+        Path(db_url[len("sqlite:///"):]).chmod(0o600)
     db = open_database(db_url)
     try:
         assert migrations.read_version(db) == migrations.CURRENT_VERSION
@@ -71,6 +74,8 @@ def test_version_1_is_migrated_keeping_rows(db_url, tmp_path, monkeypatch):
         path = db_url[len("sqlite:///"):]
         backup = tmp_path / "exptable.db.v1.bak"
         assert backup.exists()
+        # The copy is no more readable than the database it copies.
+        assert backup.stat().st_mode & 0o777 == Path(path).stat().st_mode & 0o777
         with sqlite3.connect(str(backup)) as conn:
             assert conn.execute("SELECT version FROM schema_version").fetchall() == [(1,)]
             assert conn.execute("SELECT name FROM experiment").fetchall() == [("legacy run",)]
