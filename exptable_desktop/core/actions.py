@@ -11,12 +11,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from exptable_desktop.core import liveness
 from exptable_desktop.core import states as st
 from exptable_desktop.core.projects import get_or_create_project
 from exptable_desktop.paths import current_user
 from exptable_desktop.store import files as store_files
 from exptable_desktop.store import schema
-from exptable_desktop.store.db import run_write
+from exptable_desktop.store.db import read_only_reason, run_write
 from exptable_desktop.store.schema import (
     EXPERIMENT_OUTPUT_MODELS,
     Artifact,
@@ -36,8 +37,9 @@ from exptable_desktop.store.schema import (
 )
 
 # A running script whose heartbeat is older than this is taken as dead: Abort
-# then marks it Aborted at once instead of asking it to stop.
-HEARTBEAT_STALE_SECONDS = 30.0
+# then marks it Aborted at once instead of asking it to stop (the default of
+# liveness.stale_after(), which EXPTABLE_HEARTBEAT_INTERVAL can lengthen).
+HEARTBEAT_STALE_SECONDS = liveness.MISSED_HEARTBEATS * liveness.HEARTBEAT_INTERVAL_S
 
 ACTIONS = (
     "enqueue", "retry", "dequeue", "reset", "abort", "abort_children", "publish",
@@ -86,6 +88,9 @@ class ActionResult:
 
 def why_not(action: str, status: str, task_type: str = "training", archived: bool = False) -> str | None:
     """The reason ``action`` does not apply to an experiment, or None if it does."""
+    locked = read_only_reason()  # every action writes: none applies to a database we may only read
+    if locked:
+        return locked
     label = st.status_label(status)
     if action in ("clone", "rename", "set_description", "add_tags", "remove_tags"):
         return None
@@ -123,6 +128,9 @@ def why_not(action: str, status: str, task_type: str = "training", archived: boo
 # ---- Helpers ---------------------------------------------------------------------
 
 def _unique(ids: Iterable[str]) -> list[str]:
+    """The ids in order, once each, as a list. Every action takes this before its work
+    closure: run_write runs the closure again after a lock conflict, and a generator
+    of ids would be empty by then."""
     seen: dict[str, None] = {}
     for i in ids:
         seen.setdefault(str(i), None)
@@ -190,10 +198,6 @@ def _touch(exp_ids: Sequence[str], now: float) -> None:
     _update(exp_ids, last_update=now)
 
 
-def _is_alive(exp: Experiment, now: float) -> bool:
-    return exp.heartbeat is not None and now - exp.heartbeat < HEARTBEAT_STALE_SECONDS
-
-
 def get_or_create_queue(name: str, now: float | None = None) -> Queue:
     name = (name or "").strip()
     if not name:
@@ -215,6 +219,9 @@ def queue_has_workers(name: str, within_seconds: float = 120.0) -> bool:
 
 def _append_to_queue(queue: Queue, exp_ids: Sequence[str], now: float) -> None:
     from peewee import fn
+    # An experiment sits in one queue once: an entry left behind (by an older
+    # version, or a run that never said it started) must not block the new one.
+    _remove_queue_entries(exp_ids)
     last = QueueEntry.select(fn.MAX(QueueEntry.position)).where(QueueEntry.queue == queue).scalar() or 0.0
     rows = [{"queue": queue.id, "experiment": exp_id, "position": last + i + 1, "added": now}
             for i, exp_id in enumerate(exp_ids)]
@@ -255,6 +262,7 @@ def _clear_outputs(exp_ids: Sequence[str]) -> None:
 
 def enqueue(ids: Iterable[str], queue_name: str, *, retry: bool = False) -> ActionResult:
     action = "retry" if retry else "enqueue"
+    ids = _unique(ids)
 
     def work():
         result = ActionResult(action)
@@ -287,6 +295,8 @@ def _dequeue_rows(exps: Sequence[Experiment], now: float) -> None:
 
 
 def dequeue(ids: Iterable[str]) -> ActionResult:
+    ids = _unique(ids)
+
     def work():
         result = ActionResult("dequeue")
         eligible = _partition("dequeue", ids, result)
@@ -299,16 +309,21 @@ def dequeue(ids: Iterable[str]) -> ActionResult:
 def _abort_rows(exps: Sequence[Experiment], now: float, reason: str) -> None:
     pending = [e.id for e in exps if e.status == st.PENDING]
     running = [e for e in exps if e.status != st.PENDING]
+    alive = liveness.alive_runs(running, now)
     _remove_queue_entries(pending)
     _set_status(pending, st.ABORTED, now, queue=None, status_reason=reason, status_message="aborted")
-    # A live script (or its agent) sees "stopping", flushes and sets Aborted itself.
-    _update([e.id for e in running if _is_alive(e, now)],
-            status_message="stopping", status_reason=reason, last_update=now)
-    _set_status([e.id for e in running if not _is_alive(e, now)], st.ABORTED, now, completed=now,
+    # A live script (or its agent) sees "stopping", flushes and sets Aborted itself; if it
+    # dies before that, liveness.mark_stale_runs ends it with this reason.
+    _update([e.id for e in running if e.id in alive],
+            status_message=liveness.STOPPING_MESSAGE, status_reason=reason, last_update=now)
+    # Nobody is left to answer "stopping": a process known gone, a silent one, or no process at all.
+    _set_status([e.id for e in running if e.id not in alive], st.ABORTED, now, completed=now,
                 status_reason=reason, status_message="aborted")
 
 
 def abort(ids: Iterable[str], reason: str = "Aborted by user") -> ActionResult:
+    ids = _unique(ids)
+
     def work():
         result = ActionResult("abort")
         eligible = _partition("abort", ids, result)
@@ -330,6 +345,8 @@ def children_to_abort(ids: Iterable[str]) -> list[Experiment]:
 
 def abort_children(ids: Iterable[str]) -> ActionResult:
     """Abort the Pending/Running children; ``succeeded`` lists the children aborted."""
+    ids = _unique(ids)
+
     def work():
         parent_result = ActionResult("abort_children")
         eligible = _partition("abort_children", ids, parent_result)
@@ -345,6 +362,7 @@ def abort_children(ids: Iterable[str]) -> ActionResult:
 
 def reset(ids: Iterable[str], *, delete_files: bool = True) -> ActionResult:
     files: list[str] = []
+    ids = _unique(ids)
 
     def work():
         result = ActionResult("reset")
@@ -365,6 +383,8 @@ def reset(ids: Iterable[str], *, delete_files: bool = True) -> ActionResult:
 
 
 def publish(ids: Iterable[str]) -> ActionResult:
+    ids = _unique(ids)
+
     def work():
         result = ActionResult("publish")
         eligible = _partition("publish", ids, result)
@@ -375,16 +395,19 @@ def publish(ids: Iterable[str]) -> ActionResult:
 
 
 def archive(ids: Iterable[str]) -> ActionResult:
+    ids = _unique(ids)
+
     def work():
         result = ActionResult("archive")
         eligible = _partition("archive", ids, result)
         now = time.time()
         _dequeue_rows([e for e in eligible if e.status == st.PENDING], now)
         running = [e for e in eligible if e.status == st.RUNNING]
+        alive = liveness.alive_runs(running, now)
         # Archive sets Aborted at once (feature inventory 1.3); "stopping" tells a live script to end.
-        for alive in (True, False):
-            _set_status([e.id for e in running if _is_alive(e, now) == alive], st.ABORTED, now, completed=now,
-                        status_reason="Archived", status_message="stopping" if alive else "aborted")
+        for is_alive in (True, False):
+            _set_status([e.id for e in running if (e.id in alive) == is_alive], st.ABORTED, now, completed=now,
+                        status_reason="Archived", status_message=liveness.STOPPING_MESSAGE if is_alive else "aborted")
         exp_ids = [e.id for e in eligible]
         _update(exp_ids, archived=True, last_update=now)
         result.succeeded = exp_ids
@@ -393,6 +416,8 @@ def archive(ids: Iterable[str]) -> ActionResult:
 
 
 def restore(ids: Iterable[str]) -> ActionResult:
+    ids = _unique(ids)
+
     def work():
         result = ActionResult("restore")
         eligible = _partition("restore", ids, result)
@@ -406,6 +431,7 @@ def restore(ids: Iterable[str]) -> ActionResult:
 def delete(ids: Iterable[str], *, delete_files: bool = True) -> ActionResult:
     """Remove archived experiments and everything they own (their files too, if asked)."""
     files: list[str] = []
+    ids = _unique(ids)
 
     def work():
         result = ActionResult("delete")
@@ -439,9 +465,13 @@ def clone(ids: Iterable[str], *, project: str | int | None = None, name: str | N
     ``project`` is a project id or a "/"-separated path (created if missing);
     None keeps each original's project.
     """
+    ids = _unique(ids)
+
     def work():
         result = ActionResult("clone")
         eligible = _partition("clone", ids, result)
+        if not eligible:  # nor create the target project
+            return result
         now = time.time()
         target = _resolve_project(project) if project is not None else None
         stamp = time.strftime('%Y-%m-%d %H:%M:%S')
@@ -508,9 +538,13 @@ def _resolve_project(project: str | int) -> Project:
 
 
 def move(ids: Iterable[str], project: str | int) -> ActionResult:
+    ids = _unique(ids)
+
     def work():
         result = ActionResult("move")
         eligible = _partition("move", ids, result)
+        if not eligible:  # nor create the target project
+            return result
         target = _resolve_project(project)
         exp_ids = [e.id for e in eligible]
         _update(exp_ids, project=target.id, last_update=time.time())
@@ -533,10 +567,13 @@ def add_tags(ids: Iterable[str], tags: Iterable[str]) -> ActionResult:
     tags = list(tags)
     if not [t for t in tags if t and t.strip()]:
         raise ActionError("no tag given")
+    ids = _unique(ids)
 
     def work():
         result = ActionResult("add_tags")
         eligible = _partition("add_tags", ids, result)
+        if not eligible:  # nor create the tags
+            return result
         tag_ids = _tag_ids(tags, create=True)
         exp_ids = [e.id for e in eligible]
         existing = set()
@@ -554,6 +591,7 @@ def add_tags(ids: Iterable[str], tags: Iterable[str]) -> ActionResult:
 
 def remove_tags(ids: Iterable[str], tags: Iterable[str]) -> ActionResult:
     tags = list(tags)
+    ids = _unique(ids)
 
     def work():
         result = ActionResult("remove_tags")
@@ -572,6 +610,7 @@ def rename(ids: Iterable[str], name: str) -> ActionResult:
     name = (name or "").strip()
     if len(name) < 2:
         raise ActionError("a name needs at least 2 characters")
+    ids = _unique(ids)
 
     def work():
         result = ActionResult("rename")
@@ -583,6 +622,8 @@ def rename(ids: Iterable[str], name: str) -> ActionResult:
 
 
 def set_description(ids: Iterable[str], text: str) -> ActionResult:
+    ids = _unique(ids)
+
     def work():
         result = ActionResult("set_description")
         eligible = _partition("set_description", ids, result)

@@ -20,6 +20,9 @@ def cli_env(extra: dict | None = None) -> dict:
     # Works from a source checkout as well as from an installed package.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     env.pop("EXPTABLE_DEBUG", None)
+    # No process stands behind the demo's Running experiments: at the usual heartbeat
+    # interval the first `ls` would end them all (core.liveness) and change the shared demo.
+    env.setdefault("EXPTABLE_HEARTBEAT_INTERVAL", "86400")
     for key, value in (extra or {}).items():  # None removes a variable
         if value is None:
             env.pop(key, None)

@@ -233,6 +233,7 @@ def test_agent_mode_attaches_and_overrides_with_the_stored_values(make_repo, scr
     editing.require(editing.set_configuration([exp_id], "data", json.dumps({"data": {"root": "/mnt"}, "n": 2}),
                                               content_type="json"))
     editing.require(editing.set_configuration([exp_id], "model", '{"depth": 50}', content_type="json"))
+    assert actions.enqueue([exp_id], "default").succeeded == [exp_id]  # only a queued experiment is attached to
     script = make_repo(AGENT_SCRIPT)
     env = dict(script_env, EXPTABLE_TASK_ID=exp_id)
     done = run(script, env)
