@@ -209,14 +209,6 @@ def get_or_create_queue(name: str, now: float | None = None) -> Queue:
     return queue
 
 
-def queue_has_workers(name: str, within_seconds: float = 120.0) -> bool:
-    """Whether any live worker listens to the queue (Enqueue warns otherwise)."""
-    cutoff = time.time() - within_seconds
-    return (WorkerQueue.select().join(Worker).switch(WorkerQueue).join(Queue)
-            .where((Queue.name == name) & (Worker.last_seen >= cutoff) & (Worker.status != "stopped"))
-            .exists())
-
-
 def _append_to_queue(queue: Queue, exp_ids: Sequence[str], now: float) -> None:
     from peewee import fn
     # An experiment sits in one queue once: an entry left behind (by an older

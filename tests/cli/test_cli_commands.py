@@ -5,6 +5,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -414,3 +415,24 @@ def test_demo_rejects_bad_counts(tmp_path, args, message):
     path = tmp_path / "never.db"
     assert_one_line_error(run_cli("demo", "--db", f"sqlite:///{path}", *args), message)
     assert not path.exists()
+
+
+def test_enqueue_warns_by_the_same_live_worker_rule_as_the_workers_window(demo_copy):
+    from exptable_desktop.core import queues
+    from exptable_desktop.store import close_database, open_database
+
+    draft, other = [e["id"] for e in ls_json(demo_copy, "--status", "Draft")[:2]]
+    open_database(demo_copy)
+    try:
+        queues.register_worker("box:0", ["gpu-live"])
+        queues.register_worker("box:1", ["gpu-silent"])
+        silent_since = time.time() - 60  # alive by the old 120 s rule, gone by the window's
+        from exptable_desktop.store.schema import Worker
+        Worker.update(last_seen=silent_since).where(Worker.name == "box:1").execute()
+    finally:
+        close_database()
+    usual = {"EXPTABLE_HEARTBEAT_INTERVAL": None}
+    warned = run_cli("enqueue", draft, "--queue", "gpu-silent", "--db", demo_copy, env=usual)
+    assert warned.returncode == 0 and "no live worker listens to queue 'gpu-silent'" in warned.stderr
+    quiet = run_cli("enqueue", other, "--queue", "gpu-live", "--db", demo_copy, env=usual)
+    assert quiet.returncode == 0 and "no live worker" not in quiet.stderr
