@@ -9,7 +9,10 @@ Prints:
   * MLflow on its default SQLite store: a ``log_metric`` loop on 20,000
     points and ``log_batch`` in batches of 1,000, and our ratio to each
     (goal: >= 30x MLflow's ``log_batch`` rate). Skipped, with a note, when
-    mlflow is not importable (``pip install mlflow``).
+    mlflow is not importable (``pip install mlflow``);
+  * what automatic capture (``auto_connect_frameworks``) costs a script that
+    uses no framework: import and ``Task.init`` time, the bindings' install,
+    and the meta-path check every later import pays.
 
 Usage: python benchmarks/sdk_logging.py [--points N] [--mlflow-batch-points N]
 """
@@ -107,6 +110,55 @@ def mlflow_rates(folder: Path, loop_points: int, batch_points: int) -> dict | No
             "batch_points": len(metrics), "batch_rate": len(metrics) / batch_seconds, "batch_seconds": batch_seconds}
 
 
+AUTO_CAPTURE_PROBE = """
+import json, statistics, sys, time
+start = time.perf_counter()
+import exptable_desktop
+package_ms = (time.perf_counter() - start) * 1e3
+from exptable_desktop import Task
+import exptable_desktop.sdk
+start = time.perf_counter()
+from exptable_desktop.sdk import bindings
+bindings_ms = (time.perf_counter() - start) * 1e3
+Task.init("bench", "warm-up", auto_connect_streams=False).close()  # opens the database
+times = {True: [], False: []}
+for _ in range(5):
+    for frameworks in (True, False):
+        start = time.perf_counter()
+        task = Task.init("bench", "auto-capture", auto_connect_frameworks=frameworks, auto_connect_streams=False)
+        times[frameworks].append((time.perf_counter() - start) * 1e3)
+        task.close()
+task = Task.init("bench", "auto-capture", auto_connect_streams=False)
+start = time.perf_counter()
+for _ in range(1000):
+    bindings.install(task, True)
+install_us = (time.perf_counter() - start) * 1e3
+finder = next(f for f in sys.meta_path if type(f).__name__ == "_PostImportFinder")
+start = time.perf_counter()
+for _ in range(1_000_000):
+    finder.find_spec("some_module_nobody_waits_for")
+finder_ns = (time.perf_counter() - start) * 1e3
+frameworks = [m for m in ("matplotlib", "tensorboardX", "torch", "joblib", "click", "fire", "absl", "hydra")
+              if m in sys.modules]
+task.close()
+print(json.dumps({"package_ms": package_ms, "bindings_ms": bindings_ms,
+                  "init_on_ms": statistics.median(times[True]), "init_off_ms": statistics.median(times[False]),
+                  "install_us": install_us, "finder_ns": finder_ns, "frameworks": frameworks}))
+"""
+
+
+def auto_capture_cost(folder: Path) -> dict:
+    """What automatic capture costs a script that uses no framework, measured in a fresh process."""
+    import json
+    import subprocess
+
+    env = dict(os.environ, EXPTABLE_DB=f"sqlite:///{folder / 'auto.db'}", EXPTABLE_FILES=str(folder / "auto"),
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    done = subprocess.run([sys.executable, "-c", AUTO_CAPTURE_PROBE], env=env, capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=1_000_000)
@@ -126,6 +178,13 @@ def main() -> None:
         if result["stored"] != result["points"]:
             print("ERROR: not every point was stored")
             sys.exit(1)
+        auto = auto_capture_cost(folder)
+        print(f"Automatic capture, no framework used: import exptable_desktop {auto['package_ms']:.1f} ms "
+              f"(bindings not loaded); first Task.init loads them: {auto['bindings_ms']:.1f} ms once; "
+              f"Task.init {auto['init_on_ms']:.1f} ms with auto_connect_frameworks on, "
+              f"{auto['init_off_ms']:.1f} ms off (medians); install {auto['install_us']:.1f} us; "
+              f"{auto['finder_ns']:.0f} ns per later import; report_scalar not wrapped; "
+              f"frameworks imported: {', '.join(auto['frameworks']) or 'none'}")
         ml = mlflow_rates(folder, args.mlflow_loop_points, args.mlflow_batch_points)
         if ml is None:
             print("MLflow: not importable here (pip install mlflow); comparison skipped")
