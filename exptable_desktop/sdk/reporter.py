@@ -79,7 +79,10 @@ _PG_TRANSIENT_CODES = ("40001", "40P01", "55P03")  # serialization failure, dead
 def is_transient(exc: BaseException) -> bool:
     """Whether the same write may succeed later: the database is locked, away or full,
     as opposed to refusing what was written."""
-    original = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    # peewee 4 keeps the driver's error as ``orig``, peewee 3 as the first argument.
+    original = getattr(exc, "orig", None)
+    if not isinstance(original, BaseException):
+        original = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
     code = getattr(original, "pgcode", None) or getattr(exc, "pgcode", None)
     if code:
         return code.startswith(_PG_TRANSIENT_CLASSES) or code in _PG_TRANSIENT_CODES

@@ -397,9 +397,34 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+# PostgreSQL errors that a second try can get past: serialization_failure, deadlock_detected,
+# lock_not_available (lock_timeout, NOWAIT). Known by SQLSTATE: the server may word its messages
+# in another language, and errors of other kinds may mention a lock.
+_PG_LOCK_CODES = frozenset({"40001", "40P01", "55P03"})
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE of a driver error, also when peewee wrapped it (peewee 4 keeps the
+    driver's error as ``orig``, peewee 3 as the first argument)."""
+    wrapped = getattr(exc, "orig", None)
+    if wrapped is None and exc.args and isinstance(exc.args[0], BaseException):
+        wrapped = exc.args[0]
+    for candidate in (exc, wrapped):
+        code = getattr(candidate, "pgcode", None) or getattr(candidate, "sqlstate", None)
+        if isinstance(code, str) and code:
+            return code
+    return None
+
+
 def _is_lock_error(exc: BaseException) -> bool:
+    """A lock conflict worth retrying: PostgreSQL's by SQLSTATE, SQLite's "database is locked"/busy."""
+    code = _sqlstate(exc)
+    if code is not None:
+        return code in _PG_LOCK_CODES
+    if not isinstance(exc, (OperationalError, sqlite3.OperationalError)):
+        return False
     text = str(exc).lower()
-    return "locked" in text or "busy" in text or "could not serialize" in text or "deadlock" in text
+    return "locked" in text or "busy" in text
 
 
 # Arbitrary constant shared by every ExpTable process (the migration lock is 0x45787054).
@@ -470,11 +495,7 @@ def run_write(fn, *args, attempts: int = 8, **kwargs):
             if was_open and db.is_closed() and not finished and not reconnected:
                 reconnected = True
                 continue
-            if isinstance(exc, OperationalError):
-                if attempt == attempts - 1 or not _is_lock_error(exc):
-                    raise
-            elif not (type(exc).__name__ in ("SerializationFailure", "DeadlockDetected")
-                      and attempt < attempts - 1):
+            if attempt == attempts - 1 or not _is_lock_error(exc):
                 raise
         time.sleep(delay * (1 + random.random()))
         delay = min(delay * 2, 1.0)

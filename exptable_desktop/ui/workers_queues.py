@@ -47,7 +47,7 @@ from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core import queues as queue_ops
 from exptable_desktop.core import states as st
 from exptable_desktop.core.actions import ActionError, ActionResult
-from exptable_desktop.store.db import StoreError, first_line
+from exptable_desktop.store.db import StoreError, first_line, read_only_reason
 from exptable_desktop.ui.style import style_sheet
 
 REFRESH_MS = 5000
@@ -300,6 +300,7 @@ class QueueEntriesModel(KeyedTableModel):
         self.now = time.time()
         # Called with (the dragged experiment ids, the row they were dropped at); it moves them in the database.
         self.move_handler: Callable[[list[str], int], None] | None = None
+        self.writable = True  # False on a read-only database: rows neither drag nor take drops
 
     def key(self, row: queue_ops.QueueEntryRow) -> str:
         return row.experiment_id
@@ -320,6 +321,8 @@ class QueueEntriesModel(KeyedTableModel):
 
     def flags(self, index):
         base = super().flags(index)
+        if not self.writable:
+            return base
         if index.isValid():
             return base | Qt.ItemFlag.ItemIsDragEnabled
         return base | Qt.ItemFlag.ItemIsDropEnabled  # between rows
@@ -340,7 +343,8 @@ class QueueEntriesModel(KeyedTableModel):
         return data
 
     def canDropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
-        return data is not None and data.hasFormat(MIME_ENTRIES) and action == Qt.DropAction.MoveAction
+        return (self.writable and data is not None and data.hasFormat(MIME_ENTRIES)
+                and action == Qt.DropAction.MoveAction)
 
     def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
         if not self.canDropMimeData(data, action, row, column, parent):
@@ -806,17 +810,43 @@ class WorkersQueuesWindow(QWidget):
             else:
                 selection.select(self.entries_model.index(row, 0), flags)
 
+    def _editing_buttons(self) -> tuple[QToolButton, ...]:
+        return (self.new_queue_button, self.rename_queue_button, self.delete_queue_button, self.top_button,
+                self.bottom_button, self.move_queue_button, self.remove_button)
+
     def _update_buttons(self) -> None:
+        locked = read_only_reason()
+        writable = locked is None
+        self.entries_model.writable = writable
+        self.entries_view.setDragEnabled(writable)
+        self.entries_view.setAcceptDrops(writable)
         has_queue = self._queue is not None
         has_entries = bool(self.selected_entry_ids())
         info = next((q for q in (self.last_snapshot.queues if self.last_snapshot else []) if q.name == self._queue),
                     None)
-        self.rename_queue_button.setEnabled(has_queue)
-        self.delete_queue_button.setEnabled(has_queue and info is not None and info.pending == 0)
-        self.delete_queue_button.setToolTip("Delete the selected queue" if info is None or info.pending == 0 else
-                                            "Only an empty queue can be deleted: dequeue or move its entries first")
+        for button in self._editing_buttons():
+            # Each button's own tooltip, kept aside while a read-only reason stands in for it.
+            if button.property("writableTip") is None:
+                button.setProperty("writableTip", button.toolTip())
+            button.setToolTip(button.property("writableTip"))
+        self.new_queue_button.setEnabled(writable)
+        self.rename_queue_button.setEnabled(writable and has_queue)
+        self.delete_queue_button.setEnabled(writable and has_queue and info is not None and info.pending == 0)
+        if info is not None and info.pending:
+            self.delete_queue_button.setToolTip("Only an empty queue can be deleted: dequeue or move its entries "
+                                                "first")
         for button in (self.top_button, self.bottom_button, self.move_queue_button, self.remove_button):
-            button.setEnabled(has_entries)
+            button.setEnabled(writable and has_entries)
+        if locked:
+            for button in self._editing_buttons():
+                button.setToolTip(f"{button.text()}: {locked}")
+
+    def _refused_read_only(self) -> bool:
+        """On a read-only database: say so and refuse (the keys and menus reach here, not only the buttons)."""
+        locked = read_only_reason()
+        if locked:
+            self.status_label.setText(locked)
+        return locked is not None
 
     # ---- selection ----------------------------------------------------------------------------------
 
@@ -901,7 +931,7 @@ class WorkersQueuesWindow(QWidget):
     def move_entries_to_row(self, ids: Sequence[str], row: int) -> None:
         """Move entries so the first lands at ``row`` of the queue as shown now (a drop between rows)."""
         ids = [i for i in ids if self.entries_model.row_of(i) >= 0]
-        if not ids:
+        if not ids or self._refused_read_only():
             return
         order = [r.experiment_id for r in self.entries_model.rows]
         # Rows above the drop point that move away shift the target up by one each.
@@ -914,28 +944,28 @@ class WorkersQueuesWindow(QWidget):
 
     def move_selected_to_top(self) -> ActionResult | None:
         ids = self.selected_entry_ids()
-        if not ids:
+        if not ids or self._refused_read_only():
             return None
         return self._run(lambda: queue_ops.move_to_top(ids), lambda r: f"Moved {_noun(len(r.succeeded))} to the top",
                          ids)
 
     def move_selected_to_bottom(self) -> ActionResult | None:
         ids = self.selected_entry_ids()
-        if not ids:
+        if not ids or self._refused_read_only():
             return None
         return self._run(lambda: queue_ops.move_to_bottom(ids),
                          lambda r: f"Moved {_noun(len(r.succeeded))} to the bottom", ids)
 
     def move_selected_to_queue(self, queue: str) -> ActionResult | None:
         ids = self.selected_entry_ids()
-        if not ids or not queue:
+        if not ids or not queue or self._refused_read_only():
             return None
         return self._run(lambda: queue_ops.move_to_queue(ids, queue),
                          lambda r: f'Moved {_noun(len(r.succeeded))} to the end of "{queue}"')
 
     def remove_selected(self) -> ActionResult | None:
         ids = self.selected_entry_ids()
-        if not ids:
+        if not ids or self._refused_read_only():
             return None
         return self._run(lambda: queue_ops.remove_entries(ids),
                          lambda r: f"Removed {_noun(len(r.succeeded))} from the queue (back to Draft or their "
@@ -949,8 +979,13 @@ class WorkersQueuesWindow(QWidget):
         if others:
             menu.addSeparator()
         menu.addAction("New queue…", self._move_to_new_queue)
+        if read_only_reason():
+            for action in menu.actions():
+                action.setEnabled(False)
 
     def _move_to_new_queue(self) -> None:
+        if self._refused_read_only():
+            return
         name = self.ask_text("Move to a new queue", "Name of the new queue:")
         if name:
             self.move_selected_to_queue(name)
@@ -966,21 +1001,26 @@ class WorkersQueuesWindow(QWidget):
         self._fill_move_menu(move)
         menu.addSeparator()
         menu.addAction("Remove from queue", self.remove_selected)
+        if read_only_reason():
+            for action in menu.actions():
+                action.setEnabled(False)
         menu.aboutToHide.connect(menu.deleteLater)
         menu.popup(self.entries_view.viewport().mapToGlobal(pos))
 
     def _queue_menu(self, pos) -> None:
         menu = QMenu(self.queues_view)
         menu.setObjectName("queueMenu")
-        menu.addAction("New queue…", lambda: self.create_queue())
+        menu.addAction("New queue…", lambda: self.create_queue()).setEnabled(self.new_queue_button.isEnabled())
         if self._queue:
-            menu.addAction("Rename…", lambda: self.rename_queue())
+            menu.addAction("Rename…", lambda: self.rename_queue()).setEnabled(self.rename_queue_button.isEnabled())
             delete = menu.addAction("Delete", lambda: self.delete_queue())
             delete.setEnabled(self.delete_queue_button.isEnabled())
         menu.aboutToHide.connect(menu.deleteLater)
         menu.popup(self.queues_view.viewport().mapToGlobal(pos))
 
     def create_queue(self, name: str | None = None) -> str | None:
+        if self._refused_read_only():
+            return None
         name = self.ask_text("New queue", "Queue name:") if name is None else name
         if not name:
             return None
@@ -997,7 +1037,7 @@ class WorkersQueuesWindow(QWidget):
 
     def rename_queue(self, new: str | None = None) -> str | None:
         old = self._queue
-        if not old:
+        if not old or self._refused_read_only():
             return None
         new = self.ask_text("Rename queue", f'New name for "{old}":', old) if new is None else new
         if not new or new.strip() == old:
@@ -1015,7 +1055,7 @@ class WorkersQueuesWindow(QWidget):
 
     def delete_queue(self) -> bool:
         name = self._queue
-        if not name or not self.confirm("Delete queue", f'Delete the queue "{name}"?'):
+        if not name or self._refused_read_only() or not self.confirm("Delete queue", f'Delete the queue "{name}"?'):
             return False
         try:
             queue_ops.delete_queue(name)

@@ -13,13 +13,17 @@ from exptable_desktop.core.create import create_from_spec
 from exptable_desktop.store.schema import Experiment, QueueEntry
 
 AGENTS = 4
-ENTRIES = 40
+ENTRIES = 200  # the 4 agents x 200 entries
 
 
 @pytest.mark.slow
 @pytest.mark.both_backends
-def test_four_agents_run_each_entry_exactly_once(db, db_url, script_env, make_spec):
-    template = create_from_spec(make_spec("plain.py", name="template"))
+def test_four_agents_run_each_entry_exactly_once(db, db_url, script_env, make_spec, tmp_path):
+    # A plain folder (copied, not cloned): what is under test is claiming, so each run is kept cheap.
+    code = tmp_path / "plain-code"
+    code.mkdir()
+    (code / "plain.py").write_text('print("plain out")\n')
+    template = create_from_spec(make_spec("plain.py", name="template", repository=str(code)))
     ids = [actions.clone([template]).created[template] for _ in range(ENTRIES)]
     actions.enqueue(ids, "shared")
     agents = [start_agent(script_env, db_url, "--queue", "shared", "--name", f"agent{i}") for i in range(AGENTS)]
