@@ -223,15 +223,20 @@ def _append_to_queue(queue: Queue, exp_ids: Sequence[str], now: float) -> None:
 
 
 def _owned_files(exp_ids: Sequence[str], outputs_only: bool) -> list[str]:
-    """Paths of the experiments' debug samples and stored artifacts (outputs only, for Reset)."""
+    """Paths of the experiments' debug samples and stored artifacts (outputs only, for Reset).
+
+    Only those in each experiment's own folder: a sample recorded by URL may name any path.
+    """
     paths: list[str] = []
     for chunk in _chunks(list(exp_ids)):
-        paths.extend(p for (p,) in DebugSample.select(DebugSample.path)
-                     .where(DebugSample.experiment.in_(chunk) & (DebugSample.path != "")).tuples())
+        folders = {exp_id: store_files.experiment_folder(exp_id) for exp_id in chunk}
+        rows = list(DebugSample.select(DebugSample.experiment, DebugSample.path)
+                    .where(DebugSample.experiment.in_(chunk) & (DebugSample.path != "")).tuples())
         stored = Artifact.experiment.in_(chunk) & Artifact.in_storage
         if outputs_only:
             stored &= Artifact.mode == "output"
-        paths.extend(u for (u,) in Artifact.select(Artifact.uri).where(stored).tuples())
+        rows.extend(Artifact.select(Artifact.experiment, Artifact.uri).where(stored).tuples())
+        paths.extend(path for exp_id, path in rows if store_files.names_something_in(path, folders[exp_id]))
     return paths
 
 

@@ -78,6 +78,20 @@ def experiment_folder(experiment_id: str) -> Path:
     return storage_root() / experiment_id[:2] / experiment_id
 
 
+def names_something_in(uri: str, folder: str | Path) -> bool:
+    """Whether ``uri`` (a path or file:// URL) names ``folder`` or something in it.
+
+    Judged by the text alone, without file system calls (Reset and Delete ask it inside their
+    transaction, once per file): a row may name any path, and one that names another
+    experiment's files, or anything else, is not this experiment's to remove.
+    """
+    if not uri:
+        return False
+    folder = os.path.abspath(folder)
+    path = os.path.abspath(uri[len("file://"):] if uri.startswith("file://") else uri)
+    return path == folder or path.startswith(folder + os.sep)
+
+
 def _inside_an_experiment_folder(path: Path, root: Path) -> bool:
     """``root/<id[:2]>/<id>`` or below: never the root itself, nor a folder shared by experiments."""
     try:

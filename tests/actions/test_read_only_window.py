@@ -17,8 +17,9 @@ from exptable_desktop.store import close_database, open_database
 
 pytest.importorskip("exptable_desktop.ui.main_window")
 
-# Entries that only show things: they stay available.
-VIEWING = {"details", "full_screen", "compare", "manage_queue", "view_worker"}
+# Entries that only show things, or copy them out of the database: they stay available.
+VIEWING = {"details", "full_screen", "compare", "manage_queue", "view_worker", "export_json", "export_bundle",
+           "export_csv"}
 
 
 def _team_database(folder) -> tuple[str, list[str]]:
@@ -52,7 +53,8 @@ def _open_window(qtbot, url):
 
 
 @pytest.mark.skipif(not can_drop_privileges(), reason="running as root without a user 'nobody'")
-def test_the_window_opens_a_read_only_database_with_every_action_off(qtbot):
+@pytest.mark.parametrize("read_only", ["file", "folder"])
+def test_the_window_opens_a_read_only_database_with_every_action_off(qtbot, read_only):
     with shared_folder() as folder:
         url, ids = _team_database(folder)
         draft = ids[0]
@@ -66,7 +68,11 @@ def test_the_window_opens_a_read_only_database_with_every_action_off(qtbot):
         qtbot.waitUntil(lambda: any(b.isEnabled() for b in _edit_buttons(panel.current_tab())))
         window.shutdown()
 
-        (folder / "team.db").chmod(0o444)
+        if read_only == "file":
+            (folder / "team.db").chmod(0o444)
+        else:
+            (folder / "team.db").chmod(0o666)  # writable itself: only the folder stops SQLite
+            folder.chmod(0o555)
         before = listing(folder)
         with as_nobody():
             window = _open_window(qtbot, url)

@@ -336,52 +336,151 @@ def test_the_sdk_message_for_an_unknown_task_id_hides_the_password(tmp_path):
         drop_pg_database(url)
 
 
-_URL_NAMES = ("url", "db_url", "database_url")
-# Modules whose ``url`` is not a database's: git remotes (core.repos) are another matter.
-_OTHER_URLS = {"exptable_desktop/core/repos.py"}
+# What the source check takes for a database URL in a message (an f-string, a `+` with a string
+# literal, `%` or `.format`):
+# - a call that returns one: resolve_db_url(), current_url(), default_db_url(), cli._open();
+# - a name or attribute spelled like one anywhere: db_url, database_url, exptable_url (self.db_url,
+#   options.db_url, ...);
+# - in a module that handles database URLs (store/db.py, every module importing resolve_db_url,
+#   current_url, open_database or make_database, and every module calling one of the above), a bare
+#   name ``url`` or ``*_url``;
+# - in any module, a name assigned from one of the above.
+# Other URLs (artifacts, models, remote storage, HTTP hooks, git remotes) are not database URLs: they
+# are shown as given. A string that is only hashed (``hashlib.x(f"...".encode())``) is shown nowhere.
+_DB_URL_CALLS = {"resolve_db_url", "current_url", "default_db_url"}
+_DB_URL_SPELLINGS = ("db_url", "database_url", "exptable_url")
+_DB_URL_IMPORTS = _DB_URL_CALLS | {"open_database", "make_database"}
 _DISPLAY_FUNCTIONS = ("url_for_display", "_display")
 
 
-def _raw_url_in_fstring(node: ast.JoinedStr) -> list[str]:
-    found = []
-    for value in node.values:
-        if not isinstance(value, ast.FormattedValue):
-            continue
-        expr = value.value
+def _name_of(expr: ast.expr) -> str:
+    if isinstance(expr, ast.Call):
+        expr = expr.func
+    return expr.id if isinstance(expr, ast.Name) else getattr(expr, "attr", "")
+
+
+def _returns_a_database_url(call: ast.Call) -> bool:
+    name = _name_of(call)
+    opened_by_the_cli = name == "_open" and isinstance(call.func, ast.Attribute) \
+        and isinstance(call.func.value, ast.Name) and call.func.value.id == "cli"
+    return name in _DB_URL_CALLS or name.lower().endswith(_DB_URL_SPELLINGS) or opened_by_the_cli
+
+
+def _handles_database_urls(tree: ast.AST, path: str) -> bool:
+    return path.endswith("store/db.py") or any(
+        (isinstance(node, ast.ImportFrom) and any(alias.name in _DB_URL_IMPORTS for alias in node.names))
+        or (isinstance(node, ast.Call) and _returns_a_database_url(node))
+        for node in ast.walk(tree))
+
+
+class _DatabaseUrls:
+    """Which expressions of one module hold a database URL."""
+
+    def __init__(self, tree: ast.AST, path: str):
+        self.bare_url_names = _handles_database_urls(tree, path)
+        self.assigned: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                if self.is_database_url(node.value):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    self.assigned |= {t.id for t in targets if isinstance(t, ast.Name)}
+
+    def is_database_url(self, expr: ast.expr) -> bool:
+        name = _name_of(expr).lower()
         if isinstance(expr, ast.Call):
-            func = expr.func
-            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-            if name in _DISPLAY_FUNCTIONS:
-                continue
-            if name in ("resolve_db_url", "current_url", "default_db_url") or name.endswith("_url"):
-                found.append(ast.unparse(expr))
+            return _returns_a_database_url(expr)
+        if name.endswith(_DB_URL_SPELLINGS):
+            return True
+        if isinstance(expr, ast.Name):
+            return expr.id in self.assigned or (self.bare_url_names and (name == "url" or name.endswith("_url")))
+        return False
+
+    def raw(self, expr: ast.expr) -> list[str]:
+        """The database URLs ``expr`` shows without url_for_display."""
+        if isinstance(expr, ast.Call) and _name_of(expr) in _DISPLAY_FUNCTIONS:
+            return []
+        return [ast.unparse(expr)] if self.is_database_url(expr) else []
+
+
+def _hashed_strings(tree: ast.AST) -> set[int]:
+    hashed = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "hashlib":
+            for arg in node.args:
+                if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "encode":
+                    arg = arg.func.value
+                hashed.add(id(arg))
+    return hashed
+
+
+def _raw_database_urls(source: str, path: str) -> list[str]:
+    """``line: expression`` for every database URL a message of ``source`` shows raw."""
+    tree = ast.parse(source)
+    urls, hashed, found = _DatabaseUrls(tree, path), _hashed_strings(tree), []
+    for node in ast.walk(tree):
+        if id(node) in hashed:
             continue
-        name = expr.id if isinstance(expr, ast.Name) else getattr(expr, "attr", "")
-        if name.lower() in _URL_NAMES or name.lower().endswith("_url"):
-            found.append(ast.unparse(expr))
+        shown: list[ast.expr] = []
+        if isinstance(node, ast.JoinedStr):
+            shown = [v.value for v in node.values if isinstance(v, ast.FormattedValue)]
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            sides = (node.left, node.right)
+            if any(isinstance(s, (ast.Constant, ast.JoinedStr)) and isinstance(getattr(s, "value", ""), str)
+                   for s in sides):
+                shown = [s for s in sides if not isinstance(s, (ast.Constant, ast.JoinedStr, ast.BinOp))]
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod) and isinstance(node.left, ast.Constant) \
+                and isinstance(node.left.value, str):
+            shown = list(node.right.elts) if isinstance(node.right, ast.Tuple) else [node.right]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format" \
+                and isinstance(node.func.value, ast.Constant) and isinstance(node.func.value.value, str):
+            shown = list(node.args) + [k.value for k in node.keywords]
+        found += [f"{node.lineno}: {raw}" for expr in shown for raw in urls.raw(expr)]
     return found
 
 
 def test_no_message_in_the_package_formats_a_raw_database_url():
-    """Every f-string that shows a database URL passes it through url_for_display first."""
+    """Every message that shows a database URL passes it through url_for_display first."""
     offenders = []
     for source in sorted((REPO / "exptable_desktop").rglob("*.py")):
-        if str(source.relative_to(REPO)) in _OTHER_URLS:
-            continue
-        text = source.read_text(encoding="utf-8")
-        if "url" not in text.lower():
-            continue
-        tree = ast.parse(text)
-        for node in ast.walk(tree):
-            if isinstance(node, ast.JoinedStr):
-                offenders += [f"{source.relative_to(REPO)}:{node.lineno}: {e}" for e in _raw_url_in_fstring(node)]
+        path, text = source.relative_to(REPO).as_posix(), source.read_text(encoding="utf-8")
+        if "url" in text.lower() or "cli._open" in text:  # every way of holding one is spelled so
+            offenders += [f"{path}:{found}" for found in _raw_database_urls(text, path)]
     assert offenders == []
 
 
+def test_the_modules_that_open_databases_are_checked_for_bare_urls():
+    """The check reads a bare ``url`` as a database URL in these; were one missed, its messages would go unchecked."""
+    for path in ("store/db.py", "cli.py", "cli_links.py", "cli_run.py", "sdk/task.py", "store/files.py"):
+        source = (REPO / "exptable_desktop" / path).read_text(encoding="utf-8")
+        assert _handles_database_urls(ast.parse(source), f"exptable_desktop/{path}"), path
+
+
+DATABASE_MODULE = textwrap.dedent("""
+    from exptable_desktop.store.db import resolve_db_url, url_for_display
+    def open_it(url, options, args):
+        shown = url_for_display(url)
+        home = resolve_db_url(None)
+        raise ValueError(f"cannot open {url}: {shown} {resolve_db_url(None)} {self.db_url} {options.db_url} "
+                         f"{home} {args.url}")
+    def more(url, server_url):
+        print("cannot open " + url, "at %s" % server_url, "in {}".format(current_url()))
+        return hashlib.sha256(f"{url}".encode()).hexdigest()
+""")
+OTHER_MODULE = textwrap.dedent("""
+    def download(url, window):
+        raise ValueError(f"could not download {url} from {self._url} ({self.url}); window {window.db_url}")
+    def key(db_url, user):
+        return hashlib.sha256(f"{db_url}\\0{user}".encode()).hexdigest()
+""")
+
+
 def test_the_source_check_catches_a_raw_url():
-    tree = ast.parse('f"cannot open {url}: {url_for_display(url)} {resolve_db_url(None)} {self.db_url}"')
-    node = next(n for n in ast.walk(tree) if isinstance(n, ast.JoinedStr))
-    assert _raw_url_in_fstring(node) == ["url", "resolve_db_url(None)", "self.db_url"]
+    assert sorted(f.split(": ", 1)[1] for f in _raw_database_urls(DATABASE_MODULE, "exptable_desktop/cli_x.py")) == [
+        "current_url()", "home", "options.db_url", "resolve_db_url(None)", "self.db_url", "server_url", "url", "url"]
+    # artifact and HTTP URLs are shown as they are; a database URL is caught by its spelling anywhere
+    assert [f.split(": ", 1)[1] for f in _raw_database_urls(OTHER_MODULE, "exptable_desktop/sdk/storage.py")] == [
+        "window.db_url"]
 
 
 # ---- Opening a busy database ------------------------------------------------------------------------

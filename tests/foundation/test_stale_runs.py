@@ -400,6 +400,7 @@ def test_ls_finds_a_run_killed_with_sigkill(db, db_url, tmp_path, monkeypatch):
     assert exp.status_changed - exp.heartbeat < 3 + 3  # the timeout, plus one ls run and a late last beat
 
 
+@pytest.mark.both_backends
 def test_abort_of_a_killed_run_ends_aborted_at_once(db, db_url, tmp_path):
     proc, exp_id = _start_victim(db_url, tmp_path)
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import textwrap
+import threading
 import zipfile
 from pathlib import Path
 
@@ -51,8 +52,8 @@ def test_a_refused_upload_keeps_the_previous_version_of_the_artifact(db):
     task = _task()
     task.upload_artifact("model", "version one")
     stored = Path(task.artifacts["model"]["uri"])
-    with pytest.raises(TypeError, match="cannot store a object"):
-        task.upload_artifact("model", object())
+    with pytest.raises(TypeError, match="cannot store a lock: it cannot be pickled"):
+        task.upload_artifact("model", threading.Lock())
     with pytest.raises(ValueError, match="no files match"):
         task.upload_artifact("model", Path(store_files.storage_root()) / "nowhere" / "*.bin")
     assert stored.read_text() == "version one"
@@ -138,8 +139,9 @@ def test_a_wildcard_stores_a_zip_of_the_matching_files(db, data_folder, pattern,
         with zipfile.ZipFile(row["uri"]) as archive:
             assert sorted(archive.namelist()) == expected
             assert all(archive.read(n).decode().endswith(n) for n in expected)  # each file holds its own path
-        assert row["uri"].endswith(".zip") and row["metadata"]["_type"] == "wildcard"
-        assert Artifact.get(Artifact.experiment == task.id).content_type == "application/zip"
+        assert row["uri"].endswith(".zip") and row.type == "archive"  # the reference's type for a zip
+        stored = Artifact.get(Artifact.experiment == task.id)
+        assert stored.content_type == "application/zip" and '"_type": "wildcard"' in stored.metadata
 
 
 @pytest.mark.parametrize("pattern", ["data/*.png", "missing/*.jpg", "*.none"])
@@ -177,6 +179,41 @@ def test_removal_refuses_everything_but_an_experiments_own_files(db, tmp_path):
     assert store_files.remove_owned_file(str(mine / "artifacts" / "f.txt")) is True
     assert store_files.remove_owned_file(f"file://{mine}") is True
     assert not mine.exists() and other.exists() and outside.exists()
+
+
+@pytest.mark.both_backends
+@pytest.mark.parametrize("action", ["reset", "delete"])
+def test_a_row_pointing_at_another_experiments_files_removes_nothing_there(db, tmp_path, action):
+    """A debug sample recorded by URL, or a stored artifact row, may name any path; Reset and
+    Delete remove only what lies in the experiment's own folder."""
+    victim = _task(name="victim")
+    victim.upload_artifact("weights", {"w": 1})
+    kept_tree = _tree(victim._storage_folder())
+    outside = tmp_path / "outside" / "notes.txt"
+    outside.parent.mkdir()
+    outside.write_text("keep")
+    pointer = Task(recording.create_experiment("files", "pointer", status=st.COMPLETED), live=False)
+    pointer._reporter = Reporter(pointer.id)
+    logger = Logger(pointer)
+    logger.report_image("own", "image", 0, image=np.zeros((2, 2), dtype=np.uint8))
+    pointed = [victim._storage_folder(), Path(victim.artifacts["weights"]["uri"]), outside.parent,
+               pointer._storage_folder() / ".." / victim.id]
+    for i, path in enumerate(pointed):
+        logger.report_image("elsewhere", "image", i, url=str(path))
+    assert pointer._reporter.flush() is not None
+    recording.record_batch(pointer.id, artifacts=[{"name": "stolen", "uri": f"file://{victim._storage_folder()}",
+                                                   "in_storage": True}])
+    own_sample = pointer._storage_folder() / "debug" / "own" / "image" / "00000000.png"
+    assert own_sample.is_file()
+
+    if action == "reset":
+        assert actions.reset([pointer.id]).succeeded == [pointer.id]
+    else:
+        actions.archive([pointer.id])
+        assert actions.delete([pointer.id]).succeeded == [pointer.id]
+
+    assert not own_sample.exists()  # its own files go
+    assert _tree(victim._storage_folder()) == kept_tree and outside.read_text() == "keep"
 
 
 @pytest.mark.parametrize("bad_id", ["..", "../x", "a/b", "", "x\\..\\.."])
