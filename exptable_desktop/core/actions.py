@@ -551,7 +551,8 @@ def move(ids: Iterable[str], project: str | int) -> ActionResult:
 
 
 def _tag_ids(names: Iterable[str], create: bool) -> dict[str, int]:
-    names = [n.strip() for n in names if n and n.strip()]
+    # As the column keeps them, so a name cut or cleaned on the way in is found again.
+    names = list(dict.fromkeys(Tag.name.db_value(n.strip()) for n in names if n and n.strip()))
     found = {t.name: t.id for t in Tag.select().where(Tag.name.in_(names))} if names else {}
     if create:
         for n in names:

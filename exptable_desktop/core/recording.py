@@ -7,7 +7,6 @@ so the read-only rule (nothing is added to a Published experiment) and the
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -26,11 +25,15 @@ from exptable_desktop.store.schema import (
     Experiment,
     ExperimentTag,
     HyperParam,
+    MetricSummary,
     Plot,
+    ScalarChunk,
     SingleValue,
     Tag,
 )
-from exptable_desktop.store.series import append_scalars
+from exptable_desktop.store import text as text_rules
+from exptable_desktop.store.series import append_scalars, new_series_rows
+from exptable_desktop.store.text import storable_text  # noqa: F401  (the SDK's and agent's name for it)
 
 
 class UnknownExperiment(LookupError):
@@ -41,35 +44,19 @@ class UnknownExperiment(LookupError):
 # Metric, variant and single-value names are VARCHAR(255): PostgreSQL refuses a longer
 # one while SQLite keeps it whole, so both are given the same first 255 characters.
 NAME_MAX_CHARS = 255
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def storable_text(text: str) -> str:
-    """``text`` as both databases store it: PostgreSQL refuses NUL and neither driver
-    encodes a lone surrogate, so those show as U+FFFD (a visible mark, not a silent gap)."""
-    if "\0" in text:
-        text = text.replace("\0", "\ufffd")
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = _SURROGATE.sub("\ufffd", text)
-    return text
 
 
 def storable_name(value: Any) -> str:
-    """A metric, variant or value name as text both databases keep alike: NUL removed,
-    cut to ``NAME_MAX_CHARS``; anything that is not text is its ``str()``."""
-    text = value if type(value) is str else str(value)
-    if "\0" in text:
-        text = text.replace("\0", "")
-    return storable_text(text)[:NAME_MAX_CHARS]
+    """A metric, variant or value name as text both databases keep alike (store.text)."""
+    return text_rules.storable_name(value, NAME_MAX_CHARS)
 
 
 def create_experiment(project: str, name: str, *, task_type: str = "training", status: str = st.DRAFT,
                       user: str | None = None, tags: Sequence[str] = (), description: str = "",
                       parent: str | None = None, execution: Mapping[str, Any] | None = None,
-                      development: bool = False, runtime: Mapping[str, Any] | None = None) -> str:
+                      development: bool = False, runtime: Mapping[str, Any] | None = None,
+                      experiment_id: str | None = None) -> str:
+    """A new experiment; ``experiment_id`` keeps an id given elsewhere (an importer's source run)."""
     if task_type not in st.TASK_TYPES:
         raise ValueError(f"unknown task type {task_type!r}; expected one of {', '.join(st.TASK_TYPES)}")
     if status not in st.ALL_STATUSES:
@@ -79,6 +66,7 @@ def create_experiment(project: str, name: str, *, task_type: str = "training", s
         now = time.time()
         proj = get_or_create_project(project)
         exp = Experiment.create(
+            **({"id": experiment_id} if experiment_id else {}),
             name=name, type=task_type, status=status, project=proj.id, user=user or current_user(),
             parent=parent, created=now, last_update=now, status_changed=now, description=description,
             started=now if status == st.RUNNING else None, development=development,
@@ -86,11 +74,12 @@ def create_experiment(project: str, name: str, *, task_type: str = "training", s
         )
         Execution.create(experiment=exp.id, **dict(execution or {}))
         if tags:
-            known = {t.name: t.id for t in Tag.select().where(Tag.name.in_(list(tags)))}
-            for tag in tags:
+            names = [Tag.name.db_value(t) for t in tags]  # as stored, so a cut name is found again
+            known = {t.name: t.id for t in Tag.select().where(Tag.name.in_(names))}
+            for tag in names:
                 if tag not in known:
                     known[tag] = Tag.create(name=tag).id
-            ExperimentTag.insert_many([{"experiment": exp.id, "tag": known[t]} for t in dict.fromkeys(tags)]).execute()
+            ExperimentTag.insert_many([{"experiment": exp.id, "tag": known[t]} for t in dict.fromkeys(names)]).execute()
         return exp.id
     return run_write(work)
 
@@ -157,15 +146,17 @@ def record_batch(experiment_id: str, *, scalars: Iterable[tuple] | dict | None =
                  plots: Sequence[Mapping[str, Any]] | None = None,
                  debug_samples: Sequence[Mapping[str, Any]] | None = None,
                  artifacts: Sequence[Mapping[str, Any]] | None = None,
-                 progress: int | None = None, heartbeat: bool = True, live: bool = False) -> dict:
+                 progress: int | None = None, heartbeat: bool = True, live: bool = False,
+                 at: float | None = None) -> dict:
     """Write one batch of outputs in one transaction; returns what the experiment's row now says.
 
     ``live``: the batch comes from the running script itself (the SDK). Its
     experiment may have been reset or re-queued under it; then the batch is
     refused, so the new Draft does not fill with the old run's results.
+    ``at``: when the batch happened, if not now (an importer replaying a run's history).
     """
     def work():
-        now = time.time()
+        now = time.time() if at is None else at
         exp = _writable(experiment_id)
         if live:
             _refuse_replaced_run(exp)
@@ -370,3 +361,122 @@ def record_execution(experiment_id: str, **fields: Any) -> None:
             Execution.update(**fields).where(Execution.experiment == experiment_id).execute()
         Experiment.update(last_update=time.time()).where(Experiment.id == experiment_id).execute()
     run_write(work)
+
+
+# What an importer may say about a run's life: its source's record, not this clock's.
+LIFECYCLE_FIELDS = ("status", "created", "started", "completed", "last_update", "status_changed", "run_time",
+                    "status_message", "status_reason", "progress", "last_iteration")
+
+
+def record_lifecycle(experiment_id: str, **fields: Any) -> bool:
+    """Set a run's status and times as its source recorded them (an importer replaying history).
+
+    The status is set as given, without the state machine: the run already happened
+    elsewhere. Only fields that differ are written, so replaying the same history changes
+    nothing; returns whether anything changed.
+    """
+    unknown = set(fields) - set(LIFECYCLE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown lifecycle fields: {', '.join(sorted(unknown))}")
+    if "status" in fields and fields["status"] not in st.ALL_STATUSES:
+        raise ValueError(f"unknown status {fields['status']!r}")
+
+    def work():
+        exp = _writable(experiment_id)
+        current = Experiment.select(*[getattr(Experiment, f) for f in fields]).where(
+            Experiment.id == experiment_id).dicts().first()
+        changes = {f: v for f, v in fields.items() if current[f] != v}
+        if changes:
+            if exp.status == st.RUNNING and changes.get("status", st.RUNNING) != st.RUNNING:
+                changes.setdefault("heartbeat", None)
+            Experiment.update(**changes).where(Experiment.id == experiment_id).execute()
+        return bool(changes)
+    return run_write(work)
+
+
+_NEW_EXPERIMENT_FIELDS = ("type", "status", "user", "description", "parent", "created", "started", "completed",
+                          "last_update", "status_changed", "run_time", "status_reason", "status_message",
+                          "last_iteration", "progress")
+
+
+def create_experiments(specs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Many new experiments, whole, in one transaction and a few statements per table (an importer's
+    page of runs; one at a time, 10,000 runs would take minutes).
+
+    Each spec holds ``id``, ``project`` (a path, made if missing) and ``name``, and may hold the
+    experiment's fields (``type``, ``status``, ``user``, ``description``, ``parent``, ``created``,
+    ``started``, ``completed``, ``last_update``, ``status_changed``, ``run_time``, ``status_reason``,
+    ``status_message``), ``tags``, ``execution`` and ``runtime`` (dicts), ``parameters``
+    (``{section: {name: {"value", "type", "description", "default"}}}``, user properties in section
+    ``properties``), ``configuration`` (``{name: {"value", "content_type", "description"}}``) and
+    ``scalars`` (``{(metric, variant): (iterations, values, timestamps)}``, as ``append_scalars``
+    takes them). Other outputs follow through ``record_batch``. Returns the ids.
+    """
+    execution_fields = {f for f in Execution._meta.sorted_field_names if f != "experiment"}
+    for spec in specs:
+        if spec.get("type", "training") not in st.TASK_TYPES:
+            raise ValueError(f"unknown task type {spec['type']!r}; expected one of {', '.join(st.TASK_TYPES)}")
+        if spec.get("status", st.DRAFT) not in st.ALL_STATUSES:
+            raise ValueError(f"unknown status {spec['status']!r}")
+        unknown = set(spec.get("execution") or {}) - execution_fields
+        if unknown:
+            raise ValueError(f"unknown execution fields: {', '.join(sorted(unknown))}")
+
+    def work():
+        now = time.time()
+        projects: dict[str, int] = {}
+        rows, executions, params, configs, links, chunks, summaries = [], [], [], [], [], [], []
+        tag_names: list[str] = []
+        for spec in specs:
+            path = spec["project"]
+            if path not in projects:
+                projects[path] = get_or_create_project(path).id
+            row = {"id": spec["id"], "name": spec["name"], "project": projects[path], "type": "training",
+                   "status": st.DRAFT, "user": current_user(), "description": "", "created": now,
+                   "last_update": now, "status_changed": now, "runtime": json.dumps(dict(spec.get("runtime") or {}))}
+            row.update({f: spec[f] for f in _NEW_EXPERIMENT_FIELDS if spec.get(f) is not None})
+            if not row["user"]:
+                row["user"] = current_user()
+            if spec.get("scalars"):
+                new_chunks, new_summaries, top = new_series_rows(spec["id"], spec["scalars"])
+                chunks += new_chunks
+                summaries += new_summaries
+                if top is not None:
+                    row["last_iteration"] = top if row.get("last_iteration") is None else max(top, row["last_iteration"])
+            rows.append(row)
+            executions.append({"experiment": spec["id"], **dict(spec.get("execution") or {})})
+            for section, values in (spec.get("parameters") or {}).items():
+                for name, p in values.items():
+                    params.append({"experiment": spec["id"], "section": section, "name": name,
+                                   "value": str(p.get("value", "")), "type": str(p.get("type") or ""),
+                                   "description": str(p.get("description") or ""), "default": p.get("default")})
+            for name, obj in (spec.get("configuration") or {}).items():
+                configs.append({"experiment": spec["id"], "name": name, "value": obj.get("value", ""),
+                                "content_type": obj.get("content_type", ""), "description": obj.get("description", "")})
+            for tag in dict.fromkeys(Tag.name.db_value(t) for t in spec.get("tags") or () if t):
+                links.append((spec["id"], tag))
+                tag_names.append(tag)
+        for model, batch in ((Experiment, rows), (Execution, executions), (HyperParam, params),
+                             (ConfigObject, configs), (ScalarChunk, chunks), (MetricSummary, summaries)):
+            # Rows of one table share their columns: missing ones take the model's defaults.
+            columns = sorted({k for row in batch for k in row})
+            for row in batch:
+                for column in columns:
+                    if column not in row:
+                        default = model._meta.fields[column].default
+                        row[column] = default() if callable(default) else default
+            for start in range(0, len(batch), 200):
+                model.insert_many(batch[start:start + 200]).execute()
+        if links:
+            wanted = list(dict.fromkeys(tag_names))
+            known = {}
+            for start in range(0, len(wanted), 500):
+                known.update(Tag.select(Tag.name, Tag.id).where(Tag.name.in_(wanted[start:start + 500])).tuples())
+            for name in wanted:
+                if name not in known:
+                    known[name] = Tag.create(name=name).id
+            link_rows = [{"experiment": exp_id, "tag": known[name]} for exp_id, name in links]
+            for start in range(0, len(link_rows), 500):
+                ExperimentTag.insert_many(link_rows[start:start + 500]).execute()
+        return [spec["id"] for spec in specs]
+    return run_write(work) if specs else []

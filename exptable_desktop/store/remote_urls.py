@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from peewee import TextField
+from exptable_desktop.store.text import LongTextField
 
 _WITH_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^/?#]*)(?P<rest>.*)$", re.S)
 # git's scp-like form "user@host:path" has no password field, but "user:token@host:path" still parses.
@@ -34,7 +34,7 @@ def without_credentials(url: str | None) -> str | None:
     return f"{match['scheme']}{keep}{host}{match['rest']}"
 
 
-class RepositoryUrlField(TextField):
+class RepositoryUrlField(LongTextField):
     """A text column that never stores, nor hands back, credentials inside a URL."""
 
     def db_value(self, value):

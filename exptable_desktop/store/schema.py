@@ -13,16 +13,15 @@ from peewee import (
     BigIntegerField,
     BlobField,
     BooleanField,
-    CharField,
     DatabaseProxy,
     DoubleField,
     ForeignKeyField,
     IntegerField,
     Model,
-    TextField,
 )
 
 from exptable_desktop.store.remote_urls import RepositoryUrlField
+from exptable_desktop.store.text import LongTextField, NameField
 
 database_proxy = DatabaseProxy()
 
@@ -48,9 +47,9 @@ class SchemaVersion(BaseModel):
 
 class Project(BaseModel):
     id = AutoField()
-    name = CharField(max_length=255)
+    name = NameField(max_length=255)
     parent = ForeignKeyField("self", null=True, backref="children", on_delete="CASCADE")
-    description = TextField(default="")
+    description = LongTextField(default="")
     created = DoubleField()
 
     class Meta:
@@ -59,18 +58,18 @@ class Project(BaseModel):
 
 class Queue(BaseModel):
     id = AutoField()
-    name = CharField(max_length=255, unique=True)
+    name = NameField(max_length=255, unique=True)
     created = DoubleField()
     last_update = DoubleField()
 
 
 class Experiment(BaseModel):
-    id = CharField(max_length=32, primary_key=True, default=new_id)
-    name = CharField(max_length=1024)
-    type = CharField(max_length=32, default="training")
-    status = CharField(max_length=32, default="created", index=True)
+    id = NameField(max_length=32, primary_key=True, default=new_id)
+    name = NameField(max_length=1024)
+    type = NameField(max_length=32, default="training")
+    status = NameField(max_length=32, default="created", index=True)
     project = ForeignKeyField(Project, backref="experiments", on_delete="CASCADE")
-    user = CharField(max_length=255, default="", index=True)
+    user = NameField(max_length=255, default="", index=True)
     parent = ForeignKeyField("self", null=True, backref="children", on_delete="SET NULL")
     created = DoubleField()
     started = DoubleField(null=True)
@@ -79,18 +78,18 @@ class Experiment(BaseModel):
     status_changed = DoubleField(null=True)
     last_iteration = BigIntegerField(null=True)
     progress = IntegerField(null=True)
-    description = TextField(default="")
-    status_message = TextField(default="")
-    status_reason = TextField(default="")
-    enqueue_status = CharField(max_length=32, null=True)
+    description = LongTextField(default="")
+    status_message = LongTextField(default="")
+    status_reason = LongTextField(default="")
+    enqueue_status = NameField(max_length=32, null=True)
     archived = BooleanField(default=False)
     queue = ForeignKeyField(Queue, null=True, backref="experiments", on_delete="SET NULL")
-    worker = CharField(max_length=255, null=True)
+    worker = NameField(max_length=255, null=True)
     run_time = DoubleField(null=True)  # active duration, seconds
     # A locally run script (as opposed to one started by an agent): Abort
     # stops it directly instead of waiting for a worker.
     development = BooleanField(default=False)
-    runtime = TextField(default="{}")  # JSON: host, OS, CPU, GPU, ... (INFO tab)
+    runtime = LongTextField(default="{}")  # JSON: host, OS, CPU, GPU, ... (INFO tab)
     heartbeat = DoubleField(null=True)
     # Which write last touched the row, in commit order: stamped by a database trigger (see
     # ChangeCounter), whatever the writer sets; what a refresh asks about, not last_update.
@@ -102,7 +101,7 @@ class Experiment(BaseModel):
 
 class DeletedExperiment(BaseModel):
     """Tombstones, so a refresh can ask which rows went away since its last look."""
-    experiment_id = CharField(max_length=32, index=True)
+    experiment_id = NameField(max_length=32, index=True)
     deleted_at = DoubleField(index=True)
     change_seq = BigIntegerField(default=0, index=True, constraints=[SQL("DEFAULT 0")])
 
@@ -125,27 +124,27 @@ class Execution(BaseModel):
     experiment = ForeignKeyField(Experiment, primary_key=True, backref="execution_rows",
                                  on_delete="CASCADE")
     repository = RepositoryUrlField(default="")
-    branch = CharField(max_length=255, default="")
-    tag = CharField(max_length=255, default="")
-    commit = CharField(max_length=64, default="")
-    entry_point = TextField(default="")
-    entry_kind = CharField(max_length=16, default="script")  # script | module
-    working_dir = TextField(default="")
-    binary = CharField(max_length=255, default="")
-    diff = TextField(default="")
-    requirements = TextField(null=True)
-    environment = CharField(max_length=32, default="pip")  # pip | conda | poetry | none
-    container_image = TextField(default="")
-    container_args = TextField(default="")
-    container_setup = TextField(default="")
-    output_uri = TextField(default="")
+    branch = NameField(max_length=255, default="")
+    tag = NameField(max_length=255, default="")
+    commit = NameField(max_length=64, default="")
+    entry_point = LongTextField(default="")
+    entry_kind = NameField(max_length=16, default="script")  # script | module
+    working_dir = LongTextField(default="")
+    binary = NameField(max_length=255, default="")
+    diff = LongTextField(default="")
+    requirements = LongTextField(null=True)
+    environment = NameField(max_length=32, default="pip")  # pip | conda | poetry | none
+    container_image = LongTextField(default="")
+    container_args = LongTextField(default="")
+    container_setup = LongTextField(default="")
+    output_uri = LongTextField(default="")
 
 
 class Tag(BaseModel):
     id = AutoField()
-    name = CharField(max_length=255, unique=True)
-    background = CharField(max_length=16, null=True)
-    foreground = CharField(max_length=16, null=True)
+    name = NameField(max_length=255, unique=True)
+    background = NameField(max_length=16, null=True)
+    foreground = NameField(max_length=16, null=True)
 
 
 class ExperimentTag(BaseModel):
@@ -159,12 +158,12 @@ class ExperimentTag(BaseModel):
 class HyperParam(BaseModel):
     """A hyperparameter; user properties are the section ``properties``."""
     experiment = ForeignKeyField(Experiment, backref="hyperparams", on_delete="CASCADE")
-    section = CharField(max_length=255)
-    name = CharField(max_length=255)
-    value = TextField(default="")
-    type = CharField(max_length=64, default="")
-    description = TextField(default="")
-    default = TextField(null=True)
+    section = NameField(max_length=255)
+    name = NameField(max_length=255)
+    value = LongTextField(default="")
+    type = NameField(max_length=64, default="")
+    description = LongTextField(default="")
+    default = LongTextField(null=True)
 
     class Meta:
         indexes = ((("experiment", "section", "name"), True), (("section", "name"), False))
@@ -172,10 +171,10 @@ class HyperParam(BaseModel):
 
 class ConfigObject(BaseModel):
     experiment = ForeignKeyField(Experiment, backref="configs", on_delete="CASCADE")
-    name = CharField(max_length=255)
-    description = TextField(default="")
-    content_type = CharField(max_length=64, default="")  # json | yaml | text | hocon
-    value = TextField(default="")
+    name = NameField(max_length=255)
+    description = LongTextField(default="")
+    content_type = NameField(max_length=64, default="")  # json | yaml | text | hocon
+    value = LongTextField(default="")
 
     class Meta:
         indexes = ((("experiment", "name"), True),)
@@ -189,8 +188,8 @@ class MetricSummary(BaseModel):
     ``min``/``max`` ignore NaN; ``last`` is the value as reported.
     """
     experiment = ForeignKeyField(Experiment, backref="metric_summaries", on_delete="CASCADE")
-    metric = CharField(max_length=255)
-    variant = CharField(max_length=255)
+    metric = NameField(max_length=255)
+    variant = NameField(max_length=255)
     first = DoubleField(null=True)
     last = DoubleField(null=True)
     min = DoubleField(null=True)
@@ -213,8 +212,8 @@ class ScalarChunk(BaseModel):
     few thousand points make it a few hundred rows of bytes.
     """
     experiment = ForeignKeyField(Experiment, backref="scalar_chunks", on_delete="CASCADE")
-    metric = CharField(max_length=255)
-    variant = CharField(max_length=255)
+    metric = NameField(max_length=255)
+    variant = NameField(max_length=255)
     seq = IntegerField()
     count = IntegerField()
     first_iteration = BigIntegerField()
@@ -229,7 +228,7 @@ class ScalarChunk(BaseModel):
 
 class SingleValue(BaseModel):
     experiment = ForeignKeyField(Experiment, backref="single_values", on_delete="CASCADE")
-    name = CharField(max_length=255)
+    name = NameField(max_length=255)
     value = DoubleField(null=True)
     timestamp = DoubleField()
 
@@ -240,11 +239,11 @@ class SingleValue(BaseModel):
 class Plot(BaseModel):
     """A non-time-series plot sample: line, scatter, bar, histogram, table, confusion."""
     experiment = ForeignKeyField(Experiment, backref="plots", on_delete="CASCADE")
-    metric = CharField(max_length=255)
-    variant = CharField(max_length=255)
+    metric = NameField(max_length=255)
+    variant = NameField(max_length=255)
     iteration = BigIntegerField(default=0)
-    kind = CharField(max_length=32)
-    data = TextField()  # JSON
+    kind = NameField(max_length=32)
+    data = LongTextField()  # JSON
     timestamp = DoubleField()
 
     class Meta:
@@ -253,11 +252,11 @@ class Plot(BaseModel):
 
 class DebugSample(BaseModel):
     experiment = ForeignKeyField(Experiment, backref="debug_samples", on_delete="CASCADE")
-    metric = CharField(max_length=255)
-    variant = CharField(max_length=255)
+    metric = NameField(max_length=255)
+    variant = NameField(max_length=255)
     iteration = BigIntegerField(default=0)
-    path = TextField(default="")  # file in our storage, or an external URI
-    content_type = CharField(max_length=64, default="image/png")
+    path = LongTextField(default="")  # file in our storage, or an external URI
+    content_type = NameField(max_length=64, default="image/png")
     data = BlobField(null=True)  # small samples kept inline
     timestamp = DoubleField()
 
@@ -275,9 +274,9 @@ class ConsoleChunk(BaseModel):
     seq = IntegerField()
     first_line = IntegerField()
     line_count = IntegerField()
-    level = CharField(max_length=16, default="info")
+    level = NameField(max_length=16, default="info")
     timestamp = DoubleField()
-    text = TextField()
+    text = LongTextField()
 
     class Meta:
         indexes = ((("experiment", "seq"), True), (("experiment", "first_line"), False))
@@ -285,16 +284,16 @@ class ConsoleChunk(BaseModel):
 
 class Artifact(BaseModel):
     experiment = ForeignKeyField(Experiment, backref="artifacts", on_delete="CASCADE")
-    name = CharField(max_length=255)
-    kind = CharField(max_length=16, default="artifact")  # artifact | model
-    mode = CharField(max_length=16, default="output")  # input | output
-    uri = TextField(default="")
+    name = NameField(max_length=255)
+    kind = NameField(max_length=16, default="artifact")  # artifact | model
+    mode = NameField(max_length=16, default="output")  # input | output
+    uri = LongTextField(default="")
     in_storage = BooleanField(default=False)  # a file we own; Delete/Reset remove it
     size = IntegerField(null=True)
-    hash = CharField(max_length=128, default="")
-    content_type = CharField(max_length=128, default="")
-    preview = TextField(default="")
-    metadata = TextField(default="{}")  # JSON
+    hash = NameField(max_length=128, default="")
+    content_type = NameField(max_length=128, default="")
+    preview = LongTextField(default="")
+    metadata = LongTextField(default="{}")  # JSON
     created = DoubleField()
 
     class Meta:
@@ -315,13 +314,13 @@ class QueueEntry(BaseModel):
 
 
 class Worker(BaseModel):
-    name = CharField(max_length=255, primary_key=True)
-    host = CharField(max_length=255, default="")
-    status = CharField(max_length=32, default="idle")  # idle | busy | stopped
+    name = NameField(max_length=255, primary_key=True)
+    host = NameField(max_length=255, default="")
+    status = NameField(max_length=32, default="idle")  # idle | busy | stopped
     current_experiment = ForeignKeyField(Experiment, null=True, on_delete="SET NULL")
     started = DoubleField()
     last_seen = DoubleField()
-    resources = TextField(default="{}")  # JSON
+    resources = LongTextField(default="{}")  # JSON
 
 
 class WorkerQueue(BaseModel):
@@ -335,7 +334,7 @@ class WorkerQueue(BaseModel):
 class WorkerStat(BaseModel):
     worker = ForeignKeyField(Worker, backref="stats", on_delete="CASCADE")
     timestamp = DoubleField()
-    data = TextField()  # JSON: cpu, gpu, memory, network
+    data = LongTextField()  # JSON: cpu, gpu, memory, network
 
     class Meta:
         indexes = ((("worker", "timestamp"), False),)
@@ -346,10 +345,10 @@ class WorkerStat(BaseModel):
 class SavedView(BaseModel):
     """A table layout. ``scope`` names a project view ("project:3:flat"),
     ``name`` is "" for the layout last used there, else a named saved view."""
-    user = CharField(max_length=255)
-    scope = CharField(max_length=255)
-    name = CharField(max_length=255, default="")
-    state = TextField()  # JSON, versioned inside
+    user = NameField(max_length=255)
+    scope = NameField(max_length=255)
+    name = NameField(max_length=255, default="")
+    state = LongTextField()  # JSON, versioned inside
     updated = DoubleField()
 
     class Meta:
@@ -357,9 +356,9 @@ class SavedView(BaseModel):
 
 
 class Preference(BaseModel):
-    user = CharField(max_length=255)
-    key = CharField(max_length=255)
-    value = TextField()  # JSON
+    user = NameField(max_length=255)
+    key = NameField(max_length=255)
+    value = LongTextField()  # JSON
 
     class Meta:
         indexes = ((("user", "key"), True),)
