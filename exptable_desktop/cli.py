@@ -36,14 +36,17 @@ class _Parser(argparse.ArgumentParser):
 
 def _open(args, *, create: bool) -> str:
     """Open the database the command names. Only ``demo`` and ``gui`` may create a new
-    SQLite file at an explicit path: a typo elsewhere should not leave empty databases around."""
+    database at an explicit path (nor fill an empty file or server database): a typo
+    elsewhere should not leave empty databases around."""
     from exptable_desktop.store.db import default_db_url, open_database, resolve_db_url, sqlite_path
 
     url = resolve_db_url(args.db)
     path = sqlite_path(url)
-    if not create and path is not None and url != default_db_url() and not path.exists():
-        raise CliError(f"no database at {path}; create one with `{PROG} demo --db {url}` or give another --db")
-    open_database(url)
+    create = create or url == default_db_url()
+    if not create and path is not None and not path.exists():
+        raise CliError(f"no database at {path}; create one with `{PROG} demo --db {_display(url)}` "
+                       "or give another --db")
+    open_database(url, create=create)
     return url
 
 
@@ -134,7 +137,7 @@ def _check_display() -> None:
 
 
 def cmd_gui(args) -> int:
-    from exptable_desktop.store.db import ENV_DB, close_database, resolve_db_url
+    from exptable_desktop.store.db import ENV_DB, close_database, is_read_only, resolve_db_url
 
     _check_display()
     url = resolve_db_url(args.db)
@@ -142,10 +145,15 @@ def cmd_gui(args) -> int:
     _open(args, create=True)
     if uses_default:
         from exptable_desktop.io.demo import database_is_empty, make_demo
-        if database_is_empty():
+        if database_is_empty() and not is_read_only():
             print(f"{PROG}: {_display(url)} is new; adding {GUI_DEMO_EXPERIMENTS} demo experiments to explore "
-                  f"(archive and delete them when you are done, or use --db for another database)", file=sys.stderr)
-            make_demo(GUI_DEMO_EXPERIMENTS, seed=1)
+                  f"(Remove sample data in the project list's menu takes them away again; or use --db for "
+                  f"another database)", file=sys.stderr)
+            from exptable_desktop.core.projects import mark_sample_data
+            from exptable_desktop.store.db import write_transaction
+            with write_transaction():  # the demo and the note of what it added ("Remove sample data")
+                make_demo(GUI_DEMO_EXPERIMENTS, seed=1)
+                mark_sample_data()
     close_database()
     try:
         from exptable_desktop.ui.app import run_gui
@@ -177,11 +185,13 @@ def cmd_demo(args) -> int:
 
 
 def cmd_ls(args) -> int:
+    from exptable_desktop.core.liveness import mark_stale_runs
     from exptable_desktop.core.queries import list_experiments
 
     if args.limit is not None and args.limit < 1:
         raise CliError("--limit must be at least 1")
     _open(args, create=False)
+    mark_stale_runs()
     rows = list_experiments(project=args.project, status=args.status, archived=args.archived, limit=args.limit)
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
@@ -199,9 +209,11 @@ def cmd_ls(args) -> int:
 
 def cmd_show(args) -> int:
     from exptable_desktop.core import states as st
+    from exptable_desktop.core.liveness import mark_stale_runs
     from exptable_desktop.core.queries import experiment_detail
 
     _open(args, create=False)
+    mark_stale_runs()
     detail = experiment_detail(_resolve_ids([args.id])[0])
     if args.json:
         json.dump(detail, sys.stdout, indent=2)
@@ -319,13 +331,13 @@ def _format_detail(d: dict, st) -> str:
 
 def _action(name: str):
     def run(args) -> int:
-        from exptable_desktop.core import actions
+        from exptable_desktop.core import actions, queues
 
         _open(args, create=False)
         ids = _resolve_ids(_read_ids(args.ids))
         if name in ("enqueue", "retry"):
             result = getattr(actions, name)(ids, args.queue)
-            if result.succeeded and not actions.queue_has_workers(args.queue):
+            if result.succeeded and not queues.live_workers_for_queue(args.queue):
                 print(f"{PROG}: no live worker listens to queue {args.queue!r}; the experiments wait until one does",
                       file=sys.stderr)
         else:
@@ -451,6 +463,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("name")
     p.set_defaults(func=cmd_rename)
+
+    from exptable_desktop.cli_run import add_run_commands  # create, agent, queues, workers
+    add_run_commands(sub, common)
+    from exptable_desktop.cli_links import add_link_commands  # open, install-desktop
+    add_link_commands(sub, common)
+    from exptable_desktop.cli_io import add_io_commands  # export, import, bundle
+    add_io_commands(sub, common)
+    from exptable_desktop.cli_compare import add_compare_command  # compare --html
+    add_compare_command(sub, common)
     return parser
 
 

@@ -72,6 +72,10 @@ BUILTIN_COLUMNS: tuple[ColumnSpec, ...] = (
                filter_kind=FILTER_DURATION, align_right=True),
     ColumnSpec("parent", "PARENT", CATEGORY, default_width=150, shrink_to=100, filter_kind=FILTER_VALUES),
     ColumnSpec("id", "ID", TEXT, default_visible=False, default_width=250),
+    # Last here (logical indexes stay), beside the checkbox on screen (viewstate.default_state). Not sorted
+    # or filtered from its header (a narrow column): "Starred first" and "Starred only" do that, and
+    # they are TableState flags.
+    ColumnSpec("star", "★", CATEGORY, default_width=28, sortable=False),
 )
 BUILTIN_BY_KEY = {c.key: c for c in BUILTIN_COLUMNS}
 DEFAULT_SORT = (("last_update", True),)

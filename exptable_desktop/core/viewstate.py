@@ -32,6 +32,9 @@ class TableState:
     sort: list[tuple[str, bool]] = field(default_factory=lambda: list(DEFAULT_SORT))
     filters: dict[str, AnyFilter] = field(default_factory=dict)
     precise: list[str] = field(default_factory=list)
+    # The star column (core.stars): starred rows first, whatever the sort; only starred rows.
+    starred_first: bool = False
+    starred_only: bool = False
 
     def to_dict(self) -> dict:
         return {
@@ -43,14 +46,26 @@ class TableState:
             "sort": [[k, bool(d)] for k, d in self.sort],
             "filters": {k: f.to_dict() for k, f in self.filters.items() if f.active},
             "precise": list(self.precise),
+            "starred_first": bool(self.starred_first),
+            "starred_only": bool(self.starred_only),
         }
+
+
+# Built-in columns added after layouts were first saved: placed by the default order, not last.
+NEWER_COLUMNS = ("star",)
+
+
+def default_order() -> list[str]:
+    """Built-in columns in their default visual order: the star right after the checkbox."""
+    keys = [c.key for c in BUILTIN_COLUMNS if c.key != "star"]
+    return keys[:1] + ["star"] + keys[1:]
 
 
 def default_state(multi_project: bool) -> TableState:
     hidden = [c.key for c in BUILTIN_COLUMNS if not c.default_visible]
     if not multi_project:
         hidden.append(PROJECT_KEY)
-    return TableState(order=[c.key for c in BUILTIN_COLUMNS], hidden=hidden)
+    return TableState(order=default_order(), hidden=hidden)
 
 
 def state_from_dict(data: dict | None, multi_project: bool) -> TableState:
@@ -61,7 +76,14 @@ def state_from_dict(data: dict | None, multi_project: bool) -> TableState:
     custom = [k for k in data.get("custom", []) if isinstance(k, str) and is_valid_key(k) and spec_for(k).is_custom]
     state.custom = list(dict.fromkeys(custom))
     known = [c.key for c in BUILTIN_COLUMNS] + state.custom
-    order = [k for k in data.get("order", []) if k in known]
+    order = list(dict.fromkeys(k for k in data.get("order", []) if k in known))
+    defaults = default_order()
+    for key in NEWER_COLUMNS:
+        # A built-in column newer than the saved layout goes where the default order has it.
+        if order and key not in order:
+            index = defaults.index(key)
+            before = next((k for k in reversed(defaults[:index]) if k in order), None)
+            order.insert(order.index(before) + 1 if before is not None else 0, key)
     state.order = list(dict.fromkeys(order + known))
     widths = data.get("widths", {})
     if isinstance(widths, dict):
@@ -85,4 +107,6 @@ def state_from_dict(data: dict | None, multi_project: bool) -> TableState:
                 except (ValueError, TypeError):
                     continue
     state.precise = [k for k in data.get("precise", []) if k in state.custom]
+    state.starred_first = bool(data.get("starred_first", False))
+    state.starred_only = bool(data.get("starred_only", False))
     return state

@@ -20,6 +20,16 @@ def create_main_window(db_url: str):
     install_actions(window)
     # After details: leaving comparison for details hands the table's place over to it.
     install_comparison(window)
+    # After actions: their experiment menu gets Copy link, Star and the custom actions.
+    from exptable_desktop.ui.custom_actions_ui import install_custom_actions
+    from exptable_desktop.ui.project_tree import install_project_menu
+    from exptable_desktop.ui.views_menu import install_views
+    install_views(window)
+    install_custom_actions(window)
+    install_project_menu(window)
+    # After actions: File > Import… / Export CSV…, and the experiment menu's Export and Share.
+    from exptable_desktop.ui.export_dialogs import install_io
+    install_io(window)
     # Last: the parts the installs added to the window get the style sheet too.
     style_window(window)
     return window

@@ -4,7 +4,8 @@ from __future__ import annotations
 import sys
 
 
-def run_gui(db_url: str) -> int:
+def run_gui(db_url: str, link: str | None = None) -> int:
+    """The main window on ``db_url`` until it closes; ``link`` (exptable://…) is opened in it first."""
     from PySide6.QtWidgets import QApplication
 
     from exptable_desktop.store import StoreError
@@ -19,6 +20,10 @@ def run_gui(db_url: str) -> int:
         print(f"exptable: {exc}", file=sys.stderr)
         return 2
     window.show()
+    from exptable_desktop.ui.link_server import install_link_server, open_link_reporting
+    install_link_server(window)  # later `exptable open` links come to this window
+    if link:
+        open_link_reporting(window, link)
     code = app.exec()
     window.shutdown()
     return code

@@ -17,8 +17,8 @@ import ctypes
 import time
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QEvent, QPoint, QRect, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCore import QByteArray, QEvent, QPoint, QRect, QSize, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QColor, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -38,7 +38,9 @@ from PySide6.QtWidgets import (
 )
 
 from exptable_desktop.core import columns as C
-from exptable_desktop.core.filters import RangeFilter, SearchQuery, TagFilter, ValueSetFilter
+from exptable_desktop.core.filters import RangeFilter, TagFilter, ValueSetFilter
+from exptable_desktop.core.stars import STAR_KEY as STAR
+from exptable_desktop.core.stars import STARRED_ONLY
 from exptable_desktop.core.tableview import (
     CustomColumnData,
     covers_most_of_db,
@@ -53,7 +55,7 @@ from exptable_desktop.core.viewstate import TableState, default_state, scope_nam
 from exptable_desktop.paths import current_user
 from exptable_desktop.store import bulk
 from exptable_desktop.store.bulk import Scope
-from exptable_desktop.store.db import close_database
+from exptable_desktop.store.db import close_database, read_only_reason
 from exptable_desktop.ui import icons
 from exptable_desktop.ui.column_dialogs import HyperparamsDialog, MetricsDialog
 from exptable_desktop.ui.filter_popups import (
@@ -72,9 +74,6 @@ from exptable_desktop.ui.table_view import ExperimentTableView
 VIEW_MODES = ("table", "details", "comparison")
 DEFAULT_REFRESH_SECONDS = 3.0
 REFRESH_CHOICES = (1.0, 3.0, 5.0, 10.0, 30.0)
-# Ticks overlap by this much so a write whose transaction began before the
-# previous tick but committed after it is still seen.
-REFRESH_OVERLAP_SECONDS = 2.0
 CLOCK_MS = 5000
 SAVE_DELAY_MS = 400
 MESSAGE_MS = 15000
@@ -109,7 +108,7 @@ class ColumnLoader(QThread):
     def __init__(self, scope: Scope, table, keys: list[str], whole_db: bool, parent=None):
         super().__init__(parent)
         self.scope, self.table, self.keys, self.whole_db = scope, table, list(keys), whole_db
-        self.started_at = time.time()
+        self.started_seq = bulk.current_change_seq()  # rows changed after it are read again by a refresh
         self._cancelled = False
         self.error: str | None = None
 
@@ -160,7 +159,7 @@ class BaseTableLoader(QThread):
     def __init__(self, scope: Scope, parent=None):
         super().__init__(parent)
         self.scope = scope
-        self.started_at = time.time()
+        self.started_seq = bulk.current_change_seq()  # rows changed after it are read again by a refresh
         self.table = None
         self.error: str | None = None
 
@@ -180,7 +179,7 @@ class RefreshFetcher(QThread):
 
     sig_fetched = Signal(object, int)  # ChangeSet, the refresh sequence number it was started under
 
-    def __init__(self, since: float, custom_keys: list[str], parent_ids: list[str], sequence: int, parent=None):
+    def __init__(self, since: int, custom_keys: list[str], parent_ids: list[str], sequence: int, parent=None):
         super().__init__(parent)
         self.since, self.custom_keys, self.parent_ids, self.sequence = since, custom_keys, parent_ids, sequence
         self.error: str | None = None
@@ -193,6 +192,68 @@ class RefreshFetcher(QThread):
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
             database_proxy.obj.close()  # this thread's connection only
+
+
+class CompactToolButton(QToolButton):
+    """A top-bar button that shows its text while the bar has room and only its icon when it has not,
+    so these buttons do not widen the window's minimum width. The bar decides for all of them at once:
+    their texts show when every part of the bar fits at its minimum with them."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.setText(text)
+        # A tool button is Fixed by default: the window could then never be narrower than its text.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, self.sizePolicy().verticalPolicy())
+        self._compact = False
+        self._measuring = False
+        self._icon_hint = self._full_hint = QSize()
+        self._measure()
+
+    def _measure(self) -> None:
+        self._measuring = True
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self._icon_hint = super().sizeHint()
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._full_hint = super().sizeHint()
+        if self._compact:
+            self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self._measuring = False
+        self.updateGeometry()
+
+    def text_width(self) -> int:
+        return self._full_hint.width() - self._icon_hint.width()
+
+    def is_compact(self) -> bool:
+        return self._compact
+
+    def set_compact(self, compact: bool) -> None:
+        if compact != self._compact:
+            self._compact = compact
+            self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly if compact
+                                    else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self._icon_hint if self._compact else self._full_hint)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(self._icon_hint)
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ParentChange and self.parentWidget() is not None:
+            self.parentWidget().installEventFilter(self)
+        elif not self._measuring and event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._measure()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Resize and watched is self.parentWidget() and watched.layout() is not None:
+            buttons = watched.findChildren(CompactToolButton, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            # The bar's minimum counts these buttons as icons.
+            fits = watched.width() >= watched.layout().minimumSize().width() + sum(b.text_width() for b in buttons)
+            for button in buttons:
+                button.set_compact(not fits)
+        return False
 
 
 class StatusMessage(QWidget):
@@ -261,7 +322,10 @@ class MainWindow(QMainWindow):
         self.db_url = db_url
         self.user = current_user()
         self.setObjectName("mainWindow")
-        self.setWindowTitle("ExpTable")
+        # Why the database may not be changed (a read-only file or folder), or None. Every action
+        # asks core, whose rules answer with this reason, so menus, bar and editing all switch off.
+        self.read_only_reason = read_only_reason()
+        self.setWindowTitle("ExpTable (read-only)" if self.read_only_reason else "ExpTable")
         self.setWindowIcon(icons.icon("app"))
         self._view_mode = "table"
         self._archive = False
@@ -269,7 +333,8 @@ class MainWindow(QMainWindow):
         self._deep = True
         self._scope = Scope(None, False)
         self._scope_key = scope_name(None, True)
-        self._since = time.time()
+        # The change sequence number (store.bulk.current_change_seq) the next refresh reads from.
+        self._since = bulk.current_change_seq()
         self._restoring = False
         self._loader: ColumnLoader | None = None
         self._base_loader: BaseTableLoader | None = None
@@ -287,6 +352,9 @@ class MainWindow(QMainWindow):
         # True while the widths are the defaults (none saved, none dragged): they follow the table's width.
         self._auto_fit = False
         self._fitting = False
+        # Called with (table, slots) when a table is installed (slots None) and with the rows a refresh
+        # added: columns kept outside the database rows, such as the person's stars (ui.views_menu).
+        self.table_hooks: list[Callable] = []
 
         self.model = ExperimentTableModel(self)
         self.table_view = ExperimentTableView()
@@ -299,6 +367,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_message, 1)
         self.row_count_label = QLabel()
         self.statusBar().addPermanentWidget(self.row_count_label)
+        self.read_only_label = QLabel("Read-only")
+        self.read_only_label.setObjectName("readOnlyLabel")
+        self.read_only_label.setToolTip(self.read_only_reason or "")
+        self.read_only_label.setVisible(self.read_only_reason is not None)
+        self.statusBar().addPermanentWidget(self.read_only_label)
 
         self._save_timer = QTimer(self, singleShot=True, interval=SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self._save_table_state)
@@ -337,6 +410,14 @@ class MainWindow(QMainWindow):
         button.setAutoRaise(True)
         return button
 
+    def _compact_button(self, name: str, icon_name: str, text: str, tip: str) -> CompactToolButton:
+        button = CompactToolButton(text)
+        button.setObjectName(name)
+        button.setIcon(icons.icon(icon_name))
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        return button
+
     def _build_top_bar(self) -> None:
         bar = QWidget()
         bar.setObjectName("topBar")
@@ -370,6 +451,8 @@ class MainWindow(QMainWindow):
         self.regex_action.toggled.connect(lambda _on: self._apply_search())
         self.search_box.textChanged.connect(lambda _t: self._apply_search())
         layout.addWidget(self.search_box)
+        from exptable_desktop.ui.query_box import QueryBox  # the query language: errors and completion
+        self.query_box = QueryBox(self, self.search_box, self.regex_action)
         self.clear_filters_button = self._tool_button("clearFiltersButton", "filter-clear", "Clear all filters",
                                                       "Clear filters")
         self.clear_filters_button.clicked.connect(self.clear_filters)
@@ -397,6 +480,18 @@ class MainWindow(QMainWindow):
         self.columns_menu.aboutToShow.connect(self._fill_columns_menu)
         self.columns_button.setMenu(self.columns_menu)
         layout.addWidget(self.columns_button)
+        self.workers_queues_button = self._compact_button("workersQueuesButton", "workers", "Workers && Queues",
+                                                          "Workers and queues: what runs where, and what waits")
+        self.workers_queues_button.clicked.connect(self.open_workers_queues)
+        layout.addWidget(self.workers_queues_button)
+        self.new_experiment_button = self._compact_button("newExperimentButton", "new-experiment", "New Experiment",
+                                                          "Create an experiment in this project (Ctrl+N)")
+        self.new_experiment_button.clicked.connect(self.open_new_experiment_wizard)
+        if getattr(self, "read_only_reason", None):
+            self.new_experiment_button.setEnabled(False)
+            self.new_experiment_button.setToolTip(f"Read-only database: {self.read_only_reason}")
+        layout.addWidget(self.new_experiment_button)
+        self.new_experiment_shortcut = QShortcut(QKeySequence("Ctrl+N"), self, self.open_new_experiment_wizard)
         self.top_bar = bar
 
     def _build_central(self) -> None:
@@ -440,7 +535,7 @@ class MainWindow(QMainWindow):
         self.details_dock.setObjectName("detailsDock")
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.details_dock)
         self.details_dock.hide()
-        self.project_panel.sig_project_chosen.connect(lambda pid: self.open_project(pid, self._deep))
+        self.project_panel.sig_project_chosen.connect(self._project_chosen)
         self.project_panel.subprojects_toggle.toggled.connect(lambda on: self.open_project(self._project_id, on))
 
     # ---- Preferences ---------------------------------------------------------------------------
@@ -519,7 +614,7 @@ class MainWindow(QMainWindow):
         self._scope_key = scope_name(project_id, self._deep)
         multi = project_id is None or (self._deep and len(ids or ()) > 1)
         state = state_from_dict(bulk.load_saved_view(self.user, self._scope_key), multi)
-        self._since = time.time()
+        self._since = bulk.current_change_seq()
         count = bulk.scope_count(self._scope)
         if PREVIEW_LIMIT < count <= WHOLE_TABLE_LIMIT:
             table = load_base_table(self._scope, expected=count)
@@ -553,16 +648,53 @@ class MainWindow(QMainWindow):
         if was_only_checked:
             self.sig_show_only_checked_changed.emit(False)
 
+    def _project_chosen(self, project_id: int | None) -> None:
+        """A project picked in the tree: the person's default view for it (Views menu) if they set one."""
+        views = getattr(self, "views_menu", None)
+        if views is None or not views.open_default(project_id):
+            self.open_project(project_id, self._deep)
+
+    def current_scope(self) -> tuple[int | None, bool]:
+        """(project id or None for all experiments, with sub-projects)."""
+        return self._project_id, self._deep
+
+    def show_view(self, project_id: int | None, deep: bool, archive: bool, state: TableState,
+                  search: str = "", regex: bool = False) -> None:
+        """Open a saved or linked view: its scope, its layout (kept as the scope's layout from now on,
+        as the reference's URL state does) and its search."""
+        if self._save_timer.isActive():
+            self._save_table_state()  # the pending layout of what is on screen, before it is replaced
+        bulk.store_saved_view(self.user, scope_name(project_id, deep), state.to_dict())
+        self.project_panel.subprojects_toggle.blockSignals(True)
+        self.project_panel.subprojects_toggle.setChecked(deep)
+        self.project_panel.subprojects_toggle.blockSignals(False)
+        self.regex_action.blockSignals(True)
+        self.regex_action.setChecked(regex)
+        self.regex_action.blockSignals(False)
+        self.search_box.blockSignals(True)
+        self.search_box.setText(search)
+        self.search_box.blockSignals(False)
+        if archive != self._archive:
+            self._project_id, self._deep = project_id, deep
+            self.archive_toggle.setChecked(archive)  # opens the project in (or out of) the archive
+        else:
+            self.open_project(project_id, deep)
+        self._apply_search()  # the box's error marks, if the search cannot be read here
+
     def _install_table(self, table, state: TableState, *, custom: bool) -> None:
         """Put ``table`` on screen under ``state``; with ``custom``, its custom columns are read first."""
-        table.sort = list(state.sort)
+        for hook in self.table_hooks:
+            hook(table, None)
+        table.sort = ([(STAR, False)] if state.starred_first else []) + [s for s in state.sort if s[0] != STAR]
         if custom and state.custom:
             for key, rows in load_custom_columns(self._scope, state.custom, whole_db=covers_most_of_db(table),
                                                  expected_rows=table.n):
                 table.add_custom_column(key, rows)
         for key, flt in state.filters.items():
             table.set_filter(key, flt)
-        table.set_search(self._search_query())
+        if state.starred_only:
+            table.set_filter(STAR, STARRED_ONLY)
+        table.set_search(self._search_query(table))
         table.resort()
         self.model.precise = set(state.precise)
         self._restoring = True
@@ -577,7 +709,7 @@ class MainWindow(QMainWindow):
         loader = BaseTableLoader(self._scope)
         loader.sig_done.connect(lambda: self._on_full_table(loader), Qt.ConnectionType.QueuedConnection)
         self._base_loader = loader
-        self._since = min(self._since, loader.started_at)
+        self._rewind_refresh(loader.started_seq)
         # A window that is never shown still gets its table.
         QTimer.singleShot(UNSHOWN_LOAD_DELAY_MS, lambda: self._launch_base_loader(loader))
 
@@ -635,7 +767,7 @@ class MainWindow(QMainWindow):
         self._install_table(table, current, custom=False)
         loader.table = None
         # Ticks applied to the first page meanwhile may be newer than this read: read them again.
-        self._since = min(self._since, loader.started_at)
+        self._rewind_refresh(loader.started_seq)
         if current.custom:
             self._start_loader(current.custom, covers_most_of_db(table))
         self._update_row_count()
@@ -647,7 +779,7 @@ class MainWindow(QMainWindow):
         # Queued after the last batch, so when it runs every column is in.
         loader.finished.connect(lambda: self._on_loader_finished(loader), Qt.ConnectionType.QueuedConnection)
         self._loader = loader
-        self._loader_started = loader.started_at
+        self._loader_started = loader.started_seq
         loader.start()
 
     def _stop_loader(self, wait: bool = True) -> None:
@@ -685,7 +817,7 @@ class MainWindow(QMainWindow):
             if data.key in self.model.keys:
                 self.model.install_column_data(data)
         # Rows that changed after the columns were read get their values at the next tick.
-        self._since = min(self._since, self._loader_started)
+        self._rewind_refresh(self._loader_started)
         if batch and batch[-1].key == self._loader.keys[-1]:
             return_freed_memory()
 
@@ -768,9 +900,11 @@ class MainWindow(QMainWindow):
             widths={s.key: header.sectionSize(i) for i, s in enumerate(specs) if not header.isSectionHidden(i)},
             hidden=[s.key for i, s in enumerate(specs) if header.isSectionHidden(i)],
             custom=[s.key for s in specs if s.is_custom],
-            sort=list(self.model.table.sort),
-            filters=dict(self.model.table.filters),
+            sort=[s for s in self.model.table.sort if s[0] != STAR],
+            filters={k: f for k, f in self.model.table.filters.items() if k != STAR},
             precise=sorted(self.model.precise),
+            starred_first=self.model.table.sort[:1] == [(STAR, False)],
+            starred_only=STAR in self.model.table.filters,
         )
 
     def _schedule_save(self) -> None:
@@ -783,7 +917,7 @@ class MainWindow(QMainWindow):
 
     def _on_sort_clicked(self, logical: int, add: bool) -> None:
         key = self.model.specs[logical].key
-        sort = list(self.model.table.sort)
+        sort = [s for s in self.model.table.sort if s[0] != STAR]  # "Starred first" stays first (set_sort)
         existing = next((i for i, (k, _) in enumerate(sort) if k == key), None)
         if add:
             if existing is None:
@@ -796,8 +930,15 @@ class MainWindow(QMainWindow):
             sort = [(key, True)]  # the first click sorts descending, as the reference does
         self.set_sort(sort)
 
-    def set_sort(self, sort: list[tuple[str, bool]]) -> None:
+    def set_sort(self, sort: list[tuple[str, bool]], *, starred_first: bool | None = None) -> None:
+        """Sort by ``sort``; starred rows stay first while "Starred first" is on (or as ``starred_first`` says)."""
+        if starred_first is None:
+            starred_first = self.model.table.sort[:1] == [(STAR, False)]
         self.model.set_sort(sort)
+        if starred_first:  # the star column does not sort from its header: set past set_sort's check
+            self.model.table.sort = [(STAR, False)] + [s for s in self.model.table.sort if s[0] != STAR]
+            self.model.table.resort()
+            self.model.sync_order()
         header = self.table_view.horizontalHeader()
         header.sort_keys = list(self.model.table.sort)
         header.viewport().update()
@@ -820,14 +961,10 @@ class MainWindow(QMainWindow):
         header.viewport().update()
         self.clear_filters_button.setVisible(bool(active))
 
-    def _search_query(self) -> SearchQuery | None:
-        text = self.search_box.text()
-        if not text:
-            return None
-        try:
-            return SearchQuery(text, self.regex_action.isChecked())
-        except ValueError:
-            return None
+    def _search_query(self, table=None):
+        """The search box's text as the search of ``table`` (default: the one on screen): plain text, a
+        regex or a query (ui.query_box); None when empty or wrong (``query_box.error`` says why)."""
+        return self.query_box.search_for(self.model.table if table is None else table, self._scope)
 
     def _apply_search(self) -> None:
         text = self.search_box.text()
@@ -836,7 +973,7 @@ class MainWindow(QMainWindow):
         self.search_box.setProperty("invalid", invalid)
         self.search_box.style().unpolish(self.search_box)
         self.search_box.style().polish(self.search_box)
-        self.search_box.setToolTip("Invalid regular expression" if invalid else "")
+        self.query_box.show_error()
         if not invalid:
             if query is not None and self.model.is_show_only_checked():
                 self.set_show_only_checked(False)  # searching cancels it (feature inventory 5.4)
@@ -1044,7 +1181,7 @@ class MainWindow(QMainWindow):
         """An incremental refresh, fetched and applied before returning (public API)."""
         self._refresh_sequence += 1
         table = self.model.table
-        changes = fetch_changes(self._since - REFRESH_OVERLAP_SECONDS, table.custom_keys(), table.parent_ids())
+        changes = fetch_changes(self._since, table.custom_keys(), table.parent_ids())
         self._apply_refresh(changes)
 
     def refresh_in_background(self) -> None:
@@ -1052,8 +1189,7 @@ class MainWindow(QMainWindow):
         if self._fetcher is not None and self._fetcher.isRunning():
             return  # the previous tick is still reading; it covers this one
         table = self.model.table
-        fetcher = RefreshFetcher(self._since - REFRESH_OVERLAP_SECONDS, table.custom_keys(), table.parent_ids(),
-                                 self._refresh_sequence)
+        fetcher = RefreshFetcher(self._since, table.custom_keys(), table.parent_ids(), self._refresh_sequence)
         fetcher.sig_fetched.connect(self._on_fetched, Qt.ConnectionType.QueuedConnection)
         fetcher.finished.connect(lambda: self._on_fetcher_finished(fetcher), Qt.ConnectionType.QueuedConnection)
         self._fetcher = fetcher
@@ -1069,10 +1205,20 @@ class MainWindow(QMainWindow):
             return  # a newer refresh or another scope took over meanwhile
         self._apply_refresh(changes)
 
+    def _rewind_refresh(self, since: int) -> None:
+        """Have the next refresh read again every change after ``since``. A fetch already under way
+        read from the later cursor and would move it past the changes in between: it is dropped."""
+        if since < self._since:
+            self._since = since
+            self._refresh_sequence += 1
+
     def _apply_refresh(self, changes) -> None:
         started = time.perf_counter()
-        self._since = changes.fetched_at
+        self._since = changes.cursor
         result = self.model.apply_changes(changes, self._scope)
+        if len(result.inserted):
+            for hook in self.table_hooks:
+                hook(self.model.table, result.inserted)
         if len(result.inserted) or len(result.removed) or changes.deleted:
             self.project_panel.model.rebuild(self._archive)
         self.last_refresh_apply_seconds = time.perf_counter() - started
@@ -1183,6 +1329,17 @@ class MainWindow(QMainWindow):
         if self._project_id is None:
             return None
         return self.project_panel.model.paths.get(self._project_id)
+
+    def open_new_experiment_wizard(self):
+        """The New Experiment wizard, for the current project; the experiment it makes is selected."""
+        from exptable_desktop.ui.new_experiment_wizard import open_new_experiment
+        if not self.new_experiment_button.isEnabled():
+            return None  # Ctrl+N on a read-only database
+        return open_new_experiment(self)
+
+    def open_workers_queues(self):
+        from exptable_desktop.ui.workers_queues import workers_queues_window
+        return workers_queues_window(self)
 
     def add_bottom_widget(self, widget: QWidget) -> None:
         self.bottom_layout.addWidget(widget)

@@ -1,8 +1,6 @@
 """The dialogs' own logic, and the clone flow end to end."""
 from __future__ import annotations
 
-import time
-
 from actions_support import make_experiment
 from PySide6.QtWidgets import QDialogButtonBox
 
@@ -111,28 +109,6 @@ def test_retry_dialog_says_to_fix_the_problem(qtbot):
     qtbot.addWidget(dialog)
     assert "previously failed" in dialog.findChildren(dialogs.QLabel)[0].text()
     assert ok_button(dialog).text() == "Retry"
-
-
-def test_queue_and_worker_dialogs_with_real_data(db, qtbot, qtmodeltester):
-    from exptable_desktop.store.schema import Worker
-    first = make_experiment("first", st.PENDING)
-    second = make_experiment("second", st.PENDING)
-    snapshot = lookups.queue_of(second)
-    dialog = dialogs.QueueInfoDialog(None, snapshot, second)
-    qtbot.addWidget(dialog)
-    table = dialog.table
-    assert [table.item(r, 1).text() for r in range(table.rowCount())] == ["first", "second"]
-    assert table.selectionModel().selectedRows()[0].row() == 1
-    qtmodeltester.check(table.model())
-    assert first
-
-    running = make_experiment("train", st.RUNNING, worker="box:0")
-    Worker.create(name="box:0", host="box", status="busy", current_experiment=running,
-                  started=time.time(), last_seen=time.time(), resources='{"gpus": 2}')
-    worker_dialog = dialogs.WorkerInfoDialog(None, lookups.worker_of(running))
-    qtbot.addWidget(worker_dialog)
-    texts = [label.text() for label in worker_dialog.findChildren(dialogs.QLabel)]
-    assert "box:0" in texts and "train (Running)" in texts and "2" in texts
 
 
 def test_tag_colours_table_model(db, qtbot, qtmodeltester):

@@ -58,6 +58,9 @@ class BatchActionBar(QFrame):
         layout.addWidget(self.toolbar, 1)
         self.extension_button().setToolTip("More actions: those that do not fit in the bar")
         self._archive_mode: bool | None = None
+        # Parts that add entries after the built-in ones (ui.custom_actions_ui): ``rebuild(bar)`` when the
+        # entries are made again, ``update(bar, ids)`` when the counts change.
+        self.extensions: list = []
 
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -100,6 +103,8 @@ class BatchActionBar(QFrame):
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             self.actions_by_key[key] = action
             self.buttons[key] = button
+        for extension in self.extensions:
+            extension.rebuild(self)
         self._archive_mode = archive_mode
 
     def update_state(self) -> None:
@@ -119,6 +124,8 @@ class BatchActionBar(QFrame):
         for key, action in self.actions_by_key.items():
             action.setEnabled(counts.count(key) > 0)
             action.setToolTip(counts.tooltip(key))
+        for extension in self.extensions:
+            extension.update(self, ids)
         self.show()
 
     # -- What fits ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from exptable_desktop.core import states as st
 from exptable_desktop.core.projects import ProjectError
 from exptable_desktop.store.db import StoreError
 from exptable_desktop.core import lookups
+from exptable_desktop.core import queues as queue_ops
 from exptable_desktop.ui.actions import dialogs, preferences
 from exptable_desktop.ui.actions.eligibility import (
     LABELS,
@@ -32,6 +33,11 @@ from exptable_desktop.ui.actions.tag_menu import TagMenu
 FILES_BOX = "Also remove all related artifacts and debug samples from storage"
 # Names listed in a status message's "More info" per reason.
 REASON_NAMES = 20
+
+
+def queue_has_live_workers(name: str) -> bool:
+    """By the live-heartbeat rule the Workers & Queues window lists workers by, so the two agree."""
+    return bool(queue_ops.live_workers_for_queue(name))
 
 
 def _noun(n: int) -> str:
@@ -52,6 +58,9 @@ class ActionController(QObject):
         super().__init__(window)
         self.window = window
         self.last_menu: QMenu | None = None
+        # fn(menu, ids, rows, clicked) adding entries at the end of the experiment menu (links, stars,
+        # custom actions: ui.views_menu, ui.custom_actions_ui).
+        self.menu_extensions: list[Callable] = []
 
     # ---- targets and counts -----------------------------------------------------------------
 
@@ -105,6 +114,8 @@ class ActionController(QObject):
             else:
                 action.setToolTip(counts.tooltip(key))
                 action.triggered.connect(lambda _=False, k=key: self.run(k, ids))
+        for extend in self.menu_extensions:
+            extend(menu, ids, rows, clicked)
         self.last_menu = menu
         return menu
 
@@ -266,13 +277,13 @@ class ActionController(QObject):
         if not rows:
             return self._finish(core.enqueue(ids, preferences.last_queue(), retry=retry))
         queue = dialogs.ask_queue(self._parent_widget(), lookups.queue_names(), preferences.last_queue(),
-                                  count=len(rows), retry=retry, has_workers=core.queue_has_workers)
+                                  count=len(rows), retry=retry, has_workers=queue_has_live_workers)
         if not queue:
             return None
         result = core.enqueue(ids, queue, retry=retry)
         preferences.remember_queue(queue)
         text = result.summary()
-        if result.succeeded and not core.queue_has_workers(queue):
+        if result.succeeded and not queue_has_live_workers(queue):
             text += f' to "{queue}"; no worker listens to that queue yet'
         return self._finish(result, text=text)
 

@@ -7,7 +7,6 @@ so their own logic (defaults, validation, results) is tested directly.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -30,12 +29,10 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from exptable_desktop.core import states as st
 from exptable_desktop.core.formatting import tag_colors
 from exptable_desktop.core.lookups import QueueSnapshot, TagInfo, WorkerSnapshot
 
@@ -377,74 +374,13 @@ def ask_tag_colors(parent: QWidget | None, tags: Sequence[TagInfo]) -> dict[str,
 
 # ---- Manage Queue / View Worker ----------------------------------------------------------------
 
-def _read_only_table(headers: Sequence[str], rows: Sequence[Sequence[str]], highlight_row: int | None) -> QTableWidget:
-    table = QTableWidget(len(rows), len(headers))
-    table.setHorizontalHeaderLabels(list(headers))
-    table.verticalHeader().hide()
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            table.setItem(r, c, QTableWidgetItem(value))
-    if highlight_row is not None:
-        table.selectRow(highlight_row)
-    table.resizeColumnsToContents()
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
-
-
-def _when(epoch: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else ""
-
-
-class QueueInfoDialog(QDialog):
-    """The queue an experiment waits in: its entries in the order workers take them."""
-
-    def __init__(self, parent: QWidget | None, snapshot: QueueSnapshot, highlight_id: str | None = None):
-        super().__init__(parent)
-        self.setObjectName("manageQueueDialog")
-        self.setWindowTitle(f"Queue: {snapshot.name}")
-        layout = QVBoxLayout(self)
-        workers = ", ".join(snapshot.workers) if snapshot.workers else "none (nothing will run from this queue)"
-        layout.addWidget(QLabel(f"<b>{snapshot.name}</b>: {len(snapshot.entries)} pending · workers: {workers}"))
-        rows = [(str(e.position), e.name, st.status_label(e.status), _when(e.added), e.experiment_id)
-                for e in snapshot.entries]
-        highlight = next((i for i, e in enumerate(snapshot.entries) if e.experiment_id == highlight_id), None)
-        self.table = _read_only_table(("#", "Experiment", "Status", "Queued at", "ID"), rows, highlight)
-        self.table.setObjectName("queueEntriesTable")
-        self.table.setMinimumSize(560, 240)
-        layout.addWidget(self.table)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.reject)
-        layout.addWidget(close)
-
-
 def show_queue(parent: QWidget | None, snapshot: QueueSnapshot, highlight_id: str | None = None) -> None:
-    QueueInfoDialog(parent, snapshot, highlight_id).exec()
-
-
-class WorkerInfoDialog(QDialog):
-    def __init__(self, parent: QWidget | None, snapshot: WorkerSnapshot):
-        super().__init__(parent)
-        self.setObjectName("viewWorkerDialog")
-        self.setWindowTitle(f"Worker: {snapshot.name}")
-        layout = QVBoxLayout(self)
-        form = QFormLayout()
-        experiment = (f"{snapshot.experiment_name} ({st.status_label(snapshot.experiment_status or '')})"
-                      if snapshot.experiment_id else "none")
-        for label, value in (("Worker", snapshot.name), ("Host", snapshot.host), ("State", snapshot.status),
-                             ("Last seen", _when(snapshot.last_seen)), ("Running", experiment),
-                             ("Queues", ", ".join(snapshot.queues) or "none")):
-            value_label = QLabel(value)
-            value_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addRow(f"{label}:", value_label)
-        for key, value in sorted(snapshot.resources.items()):
-            form.addRow(f"{key}:", QLabel(str(value)))
-        layout.addLayout(form)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        close.rejected.connect(self.reject)
-        layout.addWidget(close)
+    """The Workers & Queues window on the experiment's queue, with its entry selected."""
+    from exptable_desktop.ui.workers_queues import show_queue as open_queue
+    open_queue(parent, snapshot.name, highlight_id)
 
 
 def show_worker(parent: QWidget | None, snapshot: WorkerSnapshot) -> None:
-    WorkerInfoDialog(parent, snapshot).exec()
+    """The Workers & Queues window on the worker running the experiment."""
+    from exptable_desktop.ui.workers_queues import show_worker as open_worker
+    open_worker(parent, snapshot.name)
