@@ -448,36 +448,9 @@ def _numbers(seq) -> list[float]:
 
 
 def _plotly_figure(data: dict) -> dict[str, Any]:
-    traces = data.get("data") or []
-    layout = data.get("layout") or {}
+    from exptable_desktop.core.plotly_figures import normalize_plotly
 
-    def axis_title(name):
-        axis = layout.get(name) or {}
-        title = axis.get("title") if isinstance(axis, dict) else None
-        return title.get("text", "") if isinstance(title, dict) else (title or "")
-    base = {"title": (layout.get("title") or {}).get("text", "") if isinstance(layout.get("title"), dict)
-            else (layout.get("title") or ""), "xaxis": axis_title("xaxis"), "yaxis": axis_title("yaxis")}
-    first = traces[0] if traces else {}
-    kind = first.get("type", "scatter")
-    if kind == "table":
-        header = (first.get("header") or {}).get("values") or []
-        columns_major = (first.get("cells") or {}).get("values") or []
-        rows = [list(r) for r in zip(*columns_major)] if columns_major else []
-        return {**base, "kind": "table", "columns": [str(h) for h in header], "rows": rows}
-    if kind in ("heatmap", "surface"):
-        return {**base, "kind": "confusion", "matrix": first.get("z") or [],
-                "xlabels": [str(x) for x in first.get("x") or []], "ylabels": [str(y) for y in first.get("y") or []]}
-    if kind == "bar":
-        return {**base, "kind": "bar", "series": [
-            {"name": t.get("name", ""), "x": t.get("x") or list(range(len(t.get("y") or []))),
-             "y": _numbers(t.get("y"))} for t in traces]}
-    series = []
-    for t in traces:
-        mode = t.get("mode", "lines")
-        series.append({"name": t.get("name", ""), "x": _numbers(t.get("x") or range(len(t.get("y") or []))),
-                       "y": _numbers(t.get("y")), "mode": "markers" if mode == "markers" else "lines"})
-    all_markers = series and all(s["mode"] == "markers" for s in series)
-    return {**base, "kind": "scatter" if all_markers else "line", "series": series}
+    return normalize_plotly(data)
 
 
 def normalize_plot(kind: str, raw: str | dict) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import json
 import mimetypes
+import pickle
 import shutil
 import zipfile
 from pathlib import Path
@@ -91,9 +92,15 @@ def _matching_files(pattern: str) -> tuple[Path, list[Path]]:
     return base, sorted(p for p in found if p.is_file())
 
 
-def _plan(name: str, obj: Any) -> tuple[str, str, dict[str, Any], Callable[[Path], str]]:
-    """(file name, content type, metadata about the kind, a function writing the file and returning its preview)."""
+def _plan(name: str, obj: Any, auto_pickle: bool | None = None) -> tuple[str, str, dict[str, Any], Callable[[Path], str]]:
+    """(file name, content type, metadata about the kind, a function writing the file and returning its preview).
+
+    Anything else is pickled, as the reference does, unless ``auto_pickle`` is False.
+    """
     stem = safe_component(name)
+    if isinstance(obj, SerializedBytes):
+        return (f"{stem}{obj.extension}", mimetypes.guess_type(f"x{obj.extension}")[0] or "application/octet-stream",
+                {"type": "custom"}, lambda target: _write_bytes(target, obj.data))
     if _is_wildcard(obj):
         pattern = str(obj)
         base, files = _matching_files(pattern)
@@ -121,18 +128,60 @@ def _plan(name: str, obj: Any) -> tuple[str, str, dict[str, Any], Callable[[Path
     if isinstance(obj, str):
         return f"{stem}.txt", "text/plain", {"type": "str"}, lambda target: _write_text(target, obj)
     if isinstance(obj, np.ndarray):
+        # As the reference: a compressed .npz holding the array under the artifact's name.
         def save(target: Path) -> str:
-            np.save(target, obj, allow_pickle=False)
+            with open(target, "wb") as handle:
+                np.savez_compressed(handle, **{name: obj})
             return f"shape={obj.shape} dtype={obj.dtype}\n" + np.array2string(obj, threshold=50)[:PREVIEW_CHARS]
-        return f"{stem}.npy", "application/x-npy", {"type": "numpy"}, save
+        return f"{stem}.npz", "application/numpy", {"type": "numpy"}, save
     if _is_dataframe(obj):
         def to_csv(target: Path) -> str:
             with gzip.open(target, "wt", encoding="utf-8", newline="") as handle:
                 obj.to_csv(handle)
             return f"{obj.shape[0]} rows x {obj.shape[1]} columns\n" + obj.head(10).to_string()[:PREVIEW_CHARS]
         return f"{stem}.csv.gz", "text/csv+gzip", {"type": "pandas"}, to_csv
-    raise TypeError(f"upload_artifact cannot store a {type(obj).__name__}: give a path, folder, wildcard, "
-                    "dict, str, numpy array or pandas DataFrame")
+    if _is_pil_image(obj):
+        image_format = (getattr(obj, "format", None) or "PNG").upper()
+        extension = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp",
+                     "TIFF": ".tiff"}.get(image_format, ".png")
+
+        def save_image(target: Path) -> str:
+            obj.save(target, format=image_format if extension != ".png" else "PNG")
+            return f"{image_format} image {obj.size[0]}x{obj.size[1]} {obj.mode}"
+        return (f"{stem}{extension}", mimetypes.guess_type(f"x{extension}")[0] or "image/png", {"type": "image"},
+                save_image)
+    if auto_pickle is False:
+        raise TypeError(f"upload_artifact cannot store a {type(obj).__name__} with auto_pickle=False: give a path, "
+                        "folder, wildcard, dict, str, numpy array, pandas DataFrame or PIL image")
+    try:  # pickled now, so an object that cannot be pickled leaves the previous version in place
+        data = pickle.dumps(obj)
+    except Exception as exc:
+        raise TypeError(f"upload_artifact cannot store a {type(obj).__name__}: it cannot be pickled "
+                        f"({type(exc).__name__}: {exc})") from None
+
+    def save_pickle(target: Path) -> str:
+        target.write_bytes(data)
+        return repr(obj)[:PREVIEW_CHARS]
+    return f"{stem}.pkl", "application/pickle", {"type": "pickle"}, save_pickle
+
+
+def _is_pil_image(obj: Any) -> bool:
+    return any(cls.__module__.startswith("PIL.") and cls.__name__ == "Image" for cls in type(obj).__mro__)
+
+
+class SerializedBytes:
+    """What ``upload_artifact(serialization_function=...)`` made of the object: stored as these bytes."""
+
+    def __init__(self, data: bytes, extension: str):
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError(f"serialization_function must return bytes, not {type(data).__name__}")
+        self.data = bytes(data)
+        self.extension = extension if not extension or extension.startswith(".") else f".{extension}"
+
+
+def _write_bytes(target: Path, data: bytes) -> str:
+    target.write_bytes(data)
+    return _text_preview(target)
 
 
 def _write_text(target: Path, text: str) -> str:
@@ -140,7 +189,8 @@ def _write_text(target: Path, text: str) -> str:
     return text[:PREVIEW_CHARS]
 
 
-def store_artifact(name: str, obj: Any, folder: Path, metadata: dict | None = None) -> dict:
+def store_artifact(name: str, obj: Any, folder: Path, metadata: dict | None = None,
+                   auto_pickle: bool | None = None) -> dict:
     """Write ``obj`` under ``folder/<name>/`` (``name`` made one safe folder name) and return the
     artifact row for ``record_batch``.
 
@@ -148,7 +198,7 @@ def store_artifact(name: str, obj: Any, folder: Path, metadata: dict | None = No
     refused upload leaves the previous version of the artifact in place.
     """
     require_plain_name(name, "artifact name")
-    filename, content_type, kind_meta, write = _plan(name, obj)
+    filename, content_type, kind_meta, write = _plan(name, obj, auto_pickle)
     target_dir = folder / safe_component(name)
     if target_dir.is_symlink() or target_dir.is_file():
         target_dir.unlink()

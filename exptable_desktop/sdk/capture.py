@@ -29,14 +29,25 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
+_entry_seen: tuple[Path, str | None] | None = None
+
+
 def entry_script() -> tuple[Path | None, str | None]:
-    """(script path, module name) of what ``python`` was asked to run."""
+    """(script path, module name) of what ``python`` was asked to run.
+
+    Python deletes ``__main__.__file__`` once the script has run, before the exit handlers: what
+    was seen while it ran is kept for them.
+    """
+    global _entry_seen
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
     module = spec.name if spec is not None and spec.name != "__main__" else None
     path = getattr(main, "__file__", None)
     if path:
-        return Path(path).resolve(), module
+        _entry_seen = (Path(path).resolve(), module)
+        return _entry_seen
+    if _entry_seen is not None:
+        return _entry_seen
     return None, module
 
 
@@ -83,21 +94,111 @@ def _remote_url(root: Path) -> str:
     return without_credentials(url)
 
 
-def imported_packages() -> dict[str, str]:
-    """Installed distributions providing the top-level modules imported so far, with versions."""
+# Top-level modules that arrived while the SDK imported itself (noted by sdk/__init__.py): the
+# SDK's, not the script's, unless the script's own files import them too.
+_sdk_imported: frozenset[str] = frozenset()
+SDK_DISTRIBUTION = "exptable-desktop"
+
+
+def _top_names(names) -> set[str]:
+    return {name.partition(".")[0] for name in names}
+
+
+def note_sdk_import(modules_before: frozenset[str]) -> None:
+    global _sdk_imported
+    _sdk_imported = frozenset(_top_names(list(sys.modules)) - _top_names(modules_before))
+
+
+def _canonical(name: str) -> str:
+    return name.replace("_", "-").replace(".", "-").lower()
+
+
+def _sdk_requirement_names() -> set[str]:
+    """The distributions the SDK itself requires (peewee, psutil, numpy...), canonical names."""
+    import re
+    from importlib import metadata
+
+    try:
+        requires = metadata.requires(SDK_DISTRIBUTION) or []
+    except metadata.PackageNotFoundError:
+        requires = ["peewee", "platformdirs", "numpy", "psutil", "psycopg2-binary", "PySide6", "pyqtgraph"]
+    names = set()
+    for spec in requires:
+        if "extra ==" in spec or "extra==" in spec:
+            continue
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", spec)
+        if match:
+            names.add(_canonical(match.group(1)))
+    return names
+
+
+def _library_file(path: Path) -> bool:
+    parts = {part.lower() for part in path.parts}
+    return bool(parts & {"site-packages", "dist-packages"}) or path.is_relative_to(Path(sys.prefix).resolve()) \
+        or path.is_relative_to(Path(sys.base_prefix).resolve())
+
+
+def script_files(script: Path | None) -> list[Path]:
+    """The entry script and the script's own modules imported so far (files beside it, not libraries)."""
+    if script is None or not script.is_file():
+        return []
+    folder = script.resolve().parent
+    files = {script.resolve()}
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if not name or not name.endswith(".py"):
+            continue
+        path = Path(name).resolve()
+        if path.is_relative_to(folder) and not _library_file(path):
+            files.add(path)
+    return sorted(files)
+
+
+def script_imports(files: list[Path]) -> set[str]:
+    """Top-level names the files import (``import a.b`` and ``from a import b``; relative imports are local)."""
+    import ast
+
+    found: set[str] = set()
+    for path in files:
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.partition(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.partition(".")[0])
+    return found
+
+
+def imported_packages(script: Path | None = None) -> dict[str, str]:
+    """Installed distributions providing the top-level modules the script imported, with versions.
+
+    Modules the SDK brought in (while it was imported, or its own required packages such as
+    peewee, psutil, numpy) count only when the script's own files import them as well.
+    """
     from importlib import metadata
 
     try:
         owners = metadata.packages_distributions()
     except Exception:
         owners = {}
+    if script is None:
+        script = entry_script()[0]
+    files = script_files(script)
+    own_imports = script_imports(files) if files else set()
+    sdk_requirements = _sdk_requirement_names()
     stdlib = getattr(sys, "stdlib_module_names", frozenset())
     found: dict[str, str] = {}
-    for name in list(sys.modules):
-        top = name.partition(".")[0]
+    for top in sorted(_top_names(list(sys.modules))):
         if not top or top.startswith("_") or top in stdlib or top == "__main__":
             continue
-        for dist in owners.get(top, ()):
+        dists = owners.get(top, ())
+        sdk_brought = top in _sdk_imported or any(_canonical(d) in sdk_requirements for d in dists)
+        if sdk_brought and top not in own_imports:
+            continue
+        for dist in dists:
             if dist in found:
                 continue
             try:
@@ -105,6 +206,43 @@ def imported_packages() -> dict[str, str]:
             except metadata.PackageNotFoundError:
                 continue
     return dict(sorted(found.items(), key=lambda kv: kv[0].lower()))
+
+
+def requirement_specs(path: Path) -> dict[str, str]:
+    """name -> version spec (">=2", "==1.0", "") of each line of a requirements file."""
+    import re
+
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            name = re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0]
+            out[name] = line[len(name):].strip()
+    return out
+
+
+def requirements_with(packages: dict[str, str], forced: dict[str, str | None]) -> str:
+    """The requirements text of ``packages`` plus those ``Task.add_requirements`` forced: a version
+    ("1.2"), a spec (">=2"), "" (no version) or None (the installed version)."""
+    from importlib import metadata
+
+    packages = dict(packages)
+    lines = []
+    for name, version in forced.items():
+        canonical = _canonical(name)
+        installed = None
+        for found in [n for n in packages if _canonical(n) == canonical]:
+            installed = packages.pop(found)
+        if version is None:
+            try:
+                version = installed or metadata.version(name)
+            except metadata.PackageNotFoundError:
+                version = ""
+        if version and version[0] not in "<>=!~":
+            lines.append(f"{name} == {version}")
+        else:
+            lines.append(f"{name}{version}")
+    return requirements_text(packages) + "".join(f"{line}\n" for line in lines)
 
 
 def requirements_text(packages: dict[str, str]) -> str:

@@ -16,10 +16,13 @@ strings, plus per kind:
     ``{"matrix": [[float]] (rows = y, columns = x), "xlabels": [str] | null, "ylabels": [str] | null,
        "yaxis_reversed": bool}``
 
+``plotly`` / ``surface`` / ``scatter3d`` (``report_plotly``, ``report_surface``, ``report_scatter3d``)
+    Plotly JSON as the reference stores every plot: ``{"data": [trace, ...], "layout": {...}}``.
+
 Non-finite floats are written as ``null`` so the text is strict JSON.
-Debug images are PNG files under the storage root
-(``<experiment folder>/debug/<title>/<series>/<iteration>.png``), recorded as
-``DebugSample.path``.
+Debug samples are files under the storage root
+(``<experiment folder>/debug/<title>/<series>/<iteration>.<ext>``; a numpy image is
+written as PNG, a file or a PIL image keeps its format), recorded as ``DebugSample.path``.
 """
 from __future__ import annotations
 
@@ -66,6 +69,115 @@ def _clean(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)
+
+
+def _clean_json(value: Any) -> Any:
+    """A plotly figure's parts as strict JSON: numpy to Python, NaN/inf to None, other objects as text."""
+    if isinstance(value, dict):
+        return {str(k): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return _clean_json(value.tolist())
+    if isinstance(value, (list, tuple)):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "tolist"):  # pandas Series / Index
+        return _clean_json(value.tolist())
+    return str(value)
+
+
+def plotly_json(figure: Any) -> dict:
+    """``figure`` (a dict, or a plotly ``Figure`` without needing plotly here) as a Plotly JSON dict."""
+    if hasattr(figure, "to_plotly_json"):
+        figure = figure.to_plotly_json()
+    elif hasattr(figure, "to_dict") and not isinstance(figure, dict):
+        figure = figure.to_dict()
+    if not isinstance(figure, dict):
+        raise TypeError(f"report_plotly takes a dict or a plotly Figure, not {type(figure).__name__}")
+    data = figure.get("data", [])
+    if isinstance(data, (dict,)) or not isinstance(data, (list, tuple)):
+        data = [data]
+    return {"data": _clean_json(list(data)), "layout": _clean_json(dict(figure.get("layout") or {}))}
+
+
+def _layout(title: str, comment: str | None, axes: dict[str, str | None], scene: bool = False) -> dict:
+    layout: dict[str, Any] = {"title": {"text": str(title)}}
+    axis_titles = {name: {"title": {"text": str(text)}} for name, text in axes.items() if text}
+    if scene:
+        layout["scene"] = axis_titles
+    else:
+        layout.update(axis_titles)
+    if comment:
+        layout["annotations"] = [{"text": str(comment), "showarrow": False}]
+    return layout
+
+
+def _merged(layout: dict, extra_layout: Any) -> dict:
+    if isinstance(extra_layout, dict):
+        layout = {**layout, **_clean_json(extra_layout)}
+    return layout
+
+
+def _encode_pil(image) -> tuple[bytes, str]:
+    """A PIL image as (bytes, extension): a JPEG re-saved with its own quantisation ("keep"), so it stays
+    about the size it was; PNG, GIF and WebP in their own format; anything else as PNG."""
+    import io
+
+    buffer = io.BytesIO()
+    kind = (getattr(image, "format", None) or "").upper()
+    if kind == "JPEG":
+        try:
+            image.save(buffer, format="JPEG", quality="keep")
+            return buffer.getvalue(), ".jpg"
+        except (ValueError, OSError):
+            buffer = io.BytesIO()
+    if kind in ("GIF", "WEBP"):
+        image.save(buffer, format=kind)
+        return buffer.getvalue(), f".{kind.lower()}"
+    image.save(buffer, format="PNG")
+    return buffer.getvalue(), ".png"
+
+
+def _read_csv_url(url: str):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError("report_table(url=...) reads the CSV with pandas: pip install pandas") from None
+    from exptable_desktop.sdk.storage import StorageManager, scheme
+
+    source = str(url)
+    if scheme(source) not in ("", "http", "https"):
+        source = StorageManager.get_local_copy(source, extract_archive=False)
+    elif source.startswith("file://"):
+        from exptable_desktop.sdk.storage import local_path
+
+        source = str(local_path(source))
+    return pd.read_csv(source)
+
+
+def reporting_logger(task) -> "Logger":
+    """A Logger reporting into an experiment read with ``Task.get_task`` (the reference lets a testing script
+    report into its training run). Its writer runs until the process exits."""
+    import atexit
+
+    from exptable_desktop.sdk.reporter import Reporter
+
+    class _OtherRunReporter(Reporter):
+        @staticmethod
+        def _aborted(result: dict) -> bool:
+            return False  # that experiment's status is not this process's to follow
+
+    reporter = _OtherRunReporter(task.id, warn=task._warn)
+    task._reporter = reporter
+    reporter.start()
+    atexit.register(reporter.stop)
+    return Logger(task)
 
 
 class Logger:
@@ -195,12 +307,15 @@ class Logger:
 
     def report_table(self, title: str, series: str, iteration: int | None = None, table_plot=None,
                      csv: str | None = None, url: str | None = None, extra_layout=None, extra_data=None) -> None:
+        """Rows (the first is the header), a DataFrame, a CSV file (``csv``) or a CSV at ``url`` (read with pandas)."""
+        if table_plot is None and csv is None and url is not None:
+            table_plot = _read_csv_url(url)
         if table_plot is None and csv is not None:
             import csv as csv_module
             with open(csv, newline="", encoding="utf-8") as handle:
                 table_plot = list(csv_module.reader(handle))
         if table_plot is None:
-            raise ValueError("report_table needs table_plot (rows or a DataFrame) or csv")
+            raise ValueError("report_table needs table_plot (rows or a DataFrame), csv or url")
         if hasattr(table_plot, "columns") and hasattr(table_plot, "itertuples"):
             columns = [str(table_plot.index.name or "")] + [str(c) for c in table_plot.columns]
             rows = [[_clean(v) for v in row] for row in table_plot.itertuples(index=True, name=None)]
@@ -225,41 +340,144 @@ class Logger:
 
     report_matrix = report_confusion_matrix
 
+    def report_matplotlib_figure(self, title: str, series: str, figure, iteration: int | None = None,
+                                 report_image: bool = False, report_interactive: bool = True) -> None:
+        """A matplotlib Figure (or pyplot): vector data when simple, else a PNG debug sample."""
+        from exptable_desktop.sdk.bindings.matplotlib_bind import report_matplotlib_figure
+
+        report_matplotlib_figure(self, title, series, figure, iteration, report_image, report_interactive)
+
+    # ---- plotly figures -------------------------------------------------------------
+
+    def report_plotly(self, title: str, series: str, figure: Any, iteration: int | None = None) -> None:
+        """A Plotly figure (a dict with "data" and "layout", or a plotly ``Figure``), stored as Plotly JSON."""
+        self._plot_figure("plotly", title, series, iteration, plotly_json(figure))
+
+    def report_surface(self, title: str, series: str, matrix, iteration: int | None = None,
+                       xaxis: str | None = None, yaxis: str | None = None, zaxis: str | None = None,
+                       xlabels: Sequence[str] | None = None, ylabels: Sequence[str] | None = None,
+                       camera=None, comment: str | None = None, extra_layout=None) -> None:
+        array = np.asarray(matrix, dtype=np.float64)
+        if array.ndim != 2:
+            raise ValueError(f"a surface must be a 2-D matrix, got shape {array.shape}")
+        trace: dict[str, Any] = {"type": "surface", "name": str(series), "z": _clean(array)}
+        if xlabels is not None:
+            trace["x"] = _clean(list(xlabels))
+        if ylabels is not None:
+            trace["y"] = _clean(list(ylabels))
+        layout = _layout(title, comment, {"xaxis": xaxis, "yaxis": yaxis, "zaxis": zaxis}, scene=True)
+        if camera is not None:
+            layout.setdefault("scene", {})["camera"] = _clean_json(camera)
+        self._plot_figure("surface", title, series, iteration, {"data": [trace], "layout": _merged(layout, extra_layout)})
+
+    def report_scatter3d(self, title: str, series: str, scatter, iteration: int | None = None,
+                         xaxis: str | None = None, yaxis: str | None = None, zaxis: str | None = None,
+                         labels: Sequence[str] | None = None, mode: str = "markers", fill: bool = False,
+                         comment: str | None = None, extra_layout=None) -> None:
+        """Points (N x 3), or a list of such arrays (one trace each, as the reference)."""
+        groups = scatter if isinstance(scatter, (list, tuple)) and scatter and np.ndim(scatter[0]) == 2 else [scatter]
+        traces = []
+        for index, group in enumerate(groups):
+            points = np.asarray(group, dtype=np.float64).reshape(-1, 3)
+            trace = {"type": "scatter3d", "mode": mode, "name": str(series) if len(groups) == 1 else f"{series} {index}",
+                     "x": _clean(points[:, 0]), "y": _clean(points[:, 1]), "z": _clean(points[:, 2])}
+            if labels is not None:
+                trace["text"] = list(map(str, labels))
+            if fill:
+                trace["surfaceaxis"] = 2
+            traces.append(trace)
+        layout = _layout(title, comment, {"xaxis": xaxis, "yaxis": yaxis, "zaxis": zaxis}, scene=True)
+        self._plot_figure("scatter3d", title, series, iteration, {"data": traces, "layout": _merged(layout, extra_layout)})
+
+    def _plot_figure(self, kind: str, title: str, series: str, iteration: int | None, figure: dict) -> None:
+        title, series = self._name(title, "title"), self._name(series, "series")
+        self._reporter.plots.append({"metric": title, "variant": series, "iteration": _iteration(iteration or 0),
+                                     "kind": kind, "data": json.dumps(figure), "timestamp": time.time()})
+
     # ---- debug samples ------------------------------------------------------------
 
     def report_image(self, title: str, series: str, iteration: int | None = None, local_path: str | None = None,
                      image=None, matrix=None, max_image_history: int | None = None,
                      delete_after_upload: bool = False, url: str | None = None) -> None:
+        """An image from a file (its bytes kept as they are), a numpy array (PNG) or a PIL image (in its
+        own format: a JPEG stays a JPEG), or a URL recorded as it is."""
         iteration = _iteration(iteration or 0)
-        folder = self._task._storage_folder() / "debug" / safe_component(title) / safe_component(series)
+        self._history_not_applied(max_image_history)
         if image is None and matrix is not None:
             image = matrix
         if url is not None:
-            path, content_type = url, mimetypes.guess_type(url)[0] or "image/png"
+            self._sample(title, series, iteration, url, mimetypes.guess_type(url)[0] or "image/png")
         elif local_path is not None:
-            source = Path(local_path)
-            if not source.is_file():
-                raise FileNotFoundError(f"report_image: no file {local_path}")
-            target = folder / f"{iteration:08d}{source.suffix.lower() or '.png'}"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-            if delete_after_upload:
-                source.unlink()
-            path, content_type = str(target), mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            self._copy_sample(title, series, iteration, local_path, delete_after_upload, "report_image")
         elif image is not None:
-            if not isinstance(image, np.ndarray) and hasattr(image, "convert"):  # a PIL image, if the user has one
-                image = np.asarray(image.convert("RGBA"))
-            target = folder / f"{iteration:08d}.png"
-            write_png(target, np.asarray(image))
-            path, content_type = str(target), "image/png"
+            folder = self._sample_folder(title, series)
+            if not isinstance(image, np.ndarray) and hasattr(image, "save") and hasattr(image, "mode"):
+                data, extension = _encode_pil(image)
+                target = folder / f"{iteration:08d}{extension}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+                content_type = mimetypes.guess_type(target.name)[0] or "image/png"
+            else:
+                target = folder / f"{iteration:08d}.png"
+                write_png(target, np.asarray(image))
+                content_type = "image/png"
+            self._sample(title, series, iteration, str(target), content_type)
         else:
             raise ValueError("report_image needs local_path, image or url")
+
+    def report_media(self, title: str, series: str, iteration: int | None = None, local_path: str | None = None,
+                     stream=None, file_extension: str | None = None, max_history: int | None = None,
+                     delete_after_upload: bool = False, url: str | None = None) -> None:
+        """Any file (audio, video, HTML...) as a debug sample: a file copied, a stream (bytes or text,
+        e.g. ``io.BytesIO``) stored with ``file_extension``, or a URL recorded as it is."""
+        iteration = _iteration(iteration or 0)
+        self._history_not_applied(max_history)
+        if url is not None:
+            self._sample(title, series, iteration, url, mimetypes.guess_type(url)[0] or "application/octet-stream")
+        elif local_path is not None:
+            self._copy_sample(title, series, iteration, local_path, delete_after_upload, "report_media")
+        elif stream is not None:
+            data = stream.read() if hasattr(stream, "read") else stream
+            if isinstance(data, str):
+                data = data.encode("utf-8")
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(f"report_media: the stream gave {type(data).__name__}, not bytes or text")
+            extension = file_extension or Path(str(getattr(stream, "name", "") or "")).suffix or ".bin"
+            extension = extension if extension.startswith(".") else f".{extension}"
+            target = self._sample_folder(title, series) / f"{iteration:08d}{safe_component(extension.lower())}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(bytes(data))
+            self._sample(title, series, iteration, str(target),
+                         mimetypes.guess_type(target.name)[0] or "application/octet-stream")
+        else:
+            raise ValueError("report_media needs local_path, stream or url")
+
+    def _sample_folder(self, title: str, series: str) -> Path:
+        return self._task._storage_folder() / "debug" / safe_component(title) / safe_component(series)
+
+    def _copy_sample(self, title, series, iteration: int, local_path, delete_after_upload: bool, what: str) -> None:
+        source = Path(local_path)
+        if not source.is_file():
+            raise FileNotFoundError(f"{what}: no file {local_path}")
+        target = self._sample_folder(title, series) / f"{iteration:08d}{source.suffix.lower() or '.png'}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        if delete_after_upload:
+            source.unlink()
+        self._sample(title, series, iteration, str(target),
+                     mimetypes.guess_type(target.name)[0] or "application/octet-stream")
+
+    def _sample(self, title, series, iteration: int, path: str, content_type: str) -> None:
         self._reporter.debug_samples.append({"metric": self._name(title, "title"),
                                              "variant": self._name(series, "series"), "iteration": iteration,
                                              "path": storable_text(str(path)),
                                              "content_type": content_type[:64], "timestamp": time.time()})
 
-    report_media = report_image
+    def _history_not_applied(self, limit: int | None) -> None:
+        if limit is not None and not getattr(self, "_history_warned", False):
+            self._history_warned = True
+            self._task._warn("exptable: max_image_history/max_history is not applied: every debug sample is kept "
+                             "(one file per title, series and iteration)")
 
     # ---- flushing -----------------------------------------------------------------
 

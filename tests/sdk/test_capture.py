@@ -152,10 +152,12 @@ def test_imported_packages_with_versions(full_run):
     requirements = full_run[1]["execution"]["requirements"]
     assert requirements.startswith("# Python 3.")
     lines = set(requirements.splitlines())
-    assert f"numpy == {np.__version__}" in lines
-    assert any(line.startswith("peewee == ") for line in lines)
+    assert f"numpy == {np.__version__}" in lines  # the script imports numpy itself
+    assert any(line.startswith("exptable-desktop == ") for line in lines)
     # Installed but never imported by the script:
     assert not any(line.startswith(("pytest ", "hypothesis ")) for line in lines)
+    # The SDK's own dependencies, which the script does not import:
+    assert not any(line.startswith(("peewee ", "psutil ", "psycopg2", "platformdirs ")) for line in lines)
 
 
 def test_runtime_facts(full_run):
@@ -271,7 +273,8 @@ def test_artifacts_with_size_hash_preview(full_run, tmp_path):
     assert json.loads(Path(artifacts["summary"]["uri"]).read_text()) == {"epochs": 5, "lr": 0.01}
     assert '"lr": 0.01' in artifacts["summary"]["preview"]
     assert artifacts["notes"]["preview"].startswith("free text notes")
-    loaded = np.load(artifacts["embedding"]["uri"])
+    with np.load(artifacts["embedding"]["uri"]) as archive:  # .npz under the artifact's name, as the reference
+        loaded = archive["embedding"]
     assert loaded.dtype == np.float32 and loaded.shape == (3, 4) and loaded[2, 3] == 11
     assert "shape=(3, 4)" in artifacts["embedding"]["preview"]
 
@@ -291,8 +294,9 @@ def test_get_task_reads_results_back(full_run):
     assert scalars["accuracy"]["val"]["x"] == [0, 1, 2, 3, 4]
     assert scalars["accuracy"]["val"]["y"] == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.9])
     assert task.status == "completed"
-    with pytest.raises(ValueError, match="no experiment named"):
-        Task.get_task(project_name="vision/cls", task_name="nope")
+    assert Task.get_task(project_name="vision/cls", task_name="nope") is None  # as the reference
+    with pytest.raises(ValueError, match="no experiment with id"):
+        Task.get_task(task_id="0" * 32)
 
 
 def test_without_a_repository_the_script_text_is_kept(tmp_path, script_env):

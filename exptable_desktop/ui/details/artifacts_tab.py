@@ -41,6 +41,27 @@ def _value_label() -> QLabel:
     return label
 
 
+def model_summary(entry: dict) -> str:
+    """One line of what the SDK keeps on a model (sdk/model.py): framework, iteration, tags, labels."""
+    meta = entry.get("metadata") or {}
+    parts = []
+    if meta.get("_framework"):
+        parts.append(f"Framework: {meta['_framework']}")
+    if meta.get("_iteration") is not None:
+        parts.append(f"Iteration: {meta['_iteration']}")
+    if meta.get("_package"):
+        parts.append("Package (zip)")
+    if meta.get("_published"):
+        parts.append("Published")
+    if meta.get("_tags"):
+        parts.append("Tags: " + ", ".join(map(str, meta["_tags"])))
+    if meta.get("_labels"):
+        parts.append("Labels: " + ", ".join(f"{k}={v}" for k, v in dict(meta["_labels"]).items()))
+    if meta.get("_model_id"):
+        parts.append(f"Model id: {meta['_model_id']}")
+    return "  ·  ".join(parts)
+
+
 class ArtifactsTab(DetailsTab):
     title = "ARTIFACTS"
 
@@ -70,6 +91,9 @@ class ArtifactsTab(DetailsTab):
         font.setPointSizeF(font.pointSizeF() * 1.15)
         self.name_label.setFont(font)
         page_layout.addWidget(self.name_label)
+        self.model_label = _value_label()
+        self.model_label.setObjectName("artifactModelInfo")
+        page_layout.addWidget(self.model_label)
         form = QFormLayout()
         self.path_label = _value_label()
         self.path_label.setObjectName("artifactPath")
@@ -184,6 +208,10 @@ class ArtifactsTab(DetailsTab):
         shown = min(len(metadata), METADATA_ROWS_SHOWN)
         table.setFixedHeight(table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
                              + sum(table.rowHeight(r) for r in range(shown)) + 2)
+        model_info = model_summary(entry) if entry["kind"] == "model" else ""
+        self.model_label.setText(model_info)
+        self.model_label.setVisible(bool(model_info))
+        self.preview_title.setText("DESIGN" if entry["kind"] == "model" else "PREVIEW")
         self.preview.setPlainText(entry["preview"] or "")
         lines = min(max((entry["preview"] or "").count("\n") + 1, PREVIEW_LINES[0]), PREVIEW_LINES[1])
         self.preview.setFixedHeight((lines + 1) * self.preview.fontMetrics().lineSpacing()

@@ -38,9 +38,94 @@ def _category_axis(widget: pg.PlotWidget, labels: list[str]) -> None:
         widget.getPlotItem().getAxis("bottom").setTicks([[(i, str(l)) for i, l in enumerate(labels)]])
 
 
+def _z_brushes(z, size: int) -> list:
+    """One brush per point, coloured by its z (3-D points seen from above)."""
+    values = _finite(z)[:size]
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    colours = pg.colormap.get("viridis").map((np.nan_to_num(values, nan=low) - low) / ((high - low) or 1.0),
+                                             mode="qcolor")
+    return [pg.mkBrush(c) for c in colours]
+
+
+def _heatmap(figure: dict) -> pg.PlotWidget:
+    """A z matrix as an image (rows are y, bottom up), with the x and y labels as ticks when few."""
+    widget = pg.PlotWidget()
+    widget.setBackground("w")
+    item = widget.getPlotItem()
+    rows = [list(r) for r in figure.get("z") or []]
+    width = max((len(r) for r in rows), default=0)
+    matrix = np.full((len(rows), width), np.nan)
+    for r, row in enumerate(rows):
+        matrix[r, :len(row)] = _finite(row)
+    if matrix.size:
+        image = pg.ImageItem(matrix.T)  # ImageItem indexes [x, y]
+        finite = matrix[np.isfinite(matrix)]
+        if len(finite):
+            image.setLevels((float(finite.min()), float(finite.max()) or 1.0))
+        image.setColorMap(pg.colormap.get("viridis"))
+        item.addItem(image)
+        for axis, labels in (("bottom", figure.get("x") or []), ("left", figure.get("y") or [])):
+            if labels and len(labels) <= 40:
+                item.getAxis(axis).setTicks([[(i + 0.5, str(l)) for i, l in enumerate(labels)]])
+    if figure.get("xaxis"):
+        item.setLabel("bottom", figure["xaxis"])
+    if figure.get("yaxis"):
+        item.setLabel("left", figure["yaxis"])
+    return widget
+
+
+def _mixed(figure: dict) -> pg.PlotWidget:
+    """Traces of different kinds (lines, markers, bars, histograms) in one plot."""
+    widget = pg.PlotWidget()
+    widget.setBackground("w")
+    item = widget.getPlotItem()
+    item.showGrid(x=True, y=True, alpha=0.15)
+    item.addLegend(offset=(-10, 10), labelTextColor="#343a40")
+    series = figure.get("series") or []
+    categories: list[str] = []
+    for s in series:
+        if s["style"] == "bar" and not all(isinstance(x, (int, float)) for x in s["x"]):
+            categories += [str(x) for x in s["x"] if str(x) not in categories]
+    for n, s in enumerate(series):
+        colour = PALETTE[n % len(PALETTE)]
+        name = s.get("name") or None
+        if s["style"] == "histogram":
+            bins, counts = _finite(s["bins"]), _finite(s["counts"])
+            if len(bins) == len(counts) + 1 and len(counts):
+                item.addItem(pg.PlotDataItem(bins, counts, stepMode="center", fillLevel=0, name=name,
+                                             brush=pg.mkBrush(colour + "66"), pen=pg.mkPen(colour)))
+            continue
+        ys = _finite(s["y"])
+        if s["style"] == "bar":
+            xs = (np.array([categories.index(str(x)) for x in s["x"]], dtype=float) if categories
+                  else _finite(s["x"]))
+            size = min(len(xs), len(ys))
+            item.addItem(pg.BarGraphItem(x=xs[:size], height=np.nan_to_num(ys[:size]), width=0.8, brush=colour + "aa",
+                                         name=name))
+            continue
+        xs = _finite(s["x"])
+        size = min(len(xs), len(ys))
+        pen = None if s["style"] == "markers" else pg.mkPen(colour, width=1.5)
+        symbol = "o" if "markers" in s["style"] else None
+        item.plot(xs[:size], ys[:size], pen=pen, symbol=symbol, symbolSize=6, symbolBrush=colour, symbolPen=None,
+                  name=name, connect="finite")
+    if categories:
+        _category_axis(widget, categories)
+    if figure.get("xaxis"):
+        item.setLabel("bottom", figure["xaxis"])
+    if figure.get("yaxis"):
+        item.setLabel("left", figure["yaxis"])
+    return widget
+
+
 def render_figure(figure: dict) -> QWidget:
     """A widget drawing one normalised figure (see ``core.details.normalize_plot``)."""
     kind = figure.get("kind")
+    if kind == "heatmap":
+        return _heatmap(figure)
+    if kind == "mixed":
+        return _mixed(figure)
     if kind in ("line", "scatter", "bar", "histogram"):
         widget = pg.PlotWidget()
         widget.setBackground("w")
@@ -50,6 +135,9 @@ def render_figure(figure: dict) -> QWidget:
             item.setLabel("bottom", figure["xaxis"])
         if figure.get("yaxis"):
             item.setLabel("left", figure["yaxis"])
+        if figure.get("projection"):
+            zaxis = f" ({figure['zaxis']})" if figure.get("zaxis") else ""
+            item.setTitle(f"3-D points seen from above; colour is z{zaxis}", size="9pt", color="#495057")
         if kind == "histogram":
             bins, counts = _finite(figure["bins"]), _finite(figure["counts"])
             if len(bins) == len(counts) + 1 and len(counts):
@@ -73,7 +161,8 @@ def render_figure(figure: dict) -> QWidget:
             xs, ys = _finite(s["x"]), _finite(s["y"])
             size = min(len(xs), len(ys))
             if kind == "scatter":
-                item.plot(xs[:size], ys[:size], pen=None, symbol="o", symbolSize=6, symbolBrush=colour,
+                brush = _z_brushes(s["z"], size) if s.get("z") else colour
+                item.plot(xs[:size], ys[:size], pen=None, symbol="o", symbolSize=6, symbolBrush=brush,
                           symbolPen=None, name=s.get("name") or None)
             else:
                 item.plot(xs[:size], ys[:size], pen=pg.mkPen(colour, width=1.5), name=s.get("name") or None,
