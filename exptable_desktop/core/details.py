@@ -15,6 +15,7 @@ from peewee import fn
 from exptable_desktop.core import formatting
 from exptable_desktop.core import states as st
 from exptable_desktop.core.projects import project_paths
+from exptable_desktop.core.plotly_figures import numbers as _plot_numbers
 from exptable_desktop.core.queries import tags_of
 from exptable_desktop.paths import current_user
 from exptable_desktop.store import bulk
@@ -437,16 +438,6 @@ def latest_plots(experiment_id: str, iteration: int | None = None) -> list[dict[
     return out
 
 
-def _numbers(seq) -> list[float]:
-    out = []
-    for v in seq or []:
-        try:
-            out.append(float(v))
-        except (TypeError, ValueError):
-            out.append(float("nan"))
-    return out
-
-
 def _plotly_figure(data: dict) -> dict[str, Any]:
     from exptable_desktop.core.plotly_figures import normalize_plotly
 
@@ -478,28 +469,28 @@ def normalize_plot(kind: str, raw: str | dict) -> dict[str, Any]:
             # The SDK's bar and histogram: bar heights per series (sdk/logger.py).
             return {**base, "kind": "bar", "series": [
                 {"name": str(s.get("name", "")), "x": [str(x) for x in (s.get("x") or range(len(s.get("y") or [])))],
-                 "y": _numbers(s.get("y"))} for s in data["series"]]}
+                 "y": _plot_numbers(s.get("y"))} for s in data["series"]]}
         if kind in ("line", "scatter", "scatter2d", "lines"):
             markers = str(data.get("mode", "")) == "markers"
             plot_kind = "scatter" if kind.startswith("scatter") or markers else "line"
             if "series" in data:
-                series = [{"name": str(s.get("name", "")), "x": _numbers(s.get("x") or range(len(s.get("y") or []))),
-                           "y": _numbers(s.get("y"))} for s in data["series"]]
+                series = [{"name": str(s.get("name", "")), "x": _plot_numbers(s.get("x") or range(len(s.get("y") or []))),
+                           "y": _plot_numbers(s.get("y"))} for s in data["series"]]
             elif "points" in data:
                 points = data["points"] or []
-                series = [{"name": "", "x": _numbers(p[0] for p in points), "y": _numbers(p[1] for p in points)}]
+                series = [{"name": "", "x": _plot_numbers(p[0] for p in points), "y": _plot_numbers(p[1] for p in points)}]
             else:
                 ys = data.get("y") or data.get("values") or []
-                series = [{"name": "", "x": _numbers(data.get("x") or range(len(ys))), "y": _numbers(ys)}]
+                series = [{"name": "", "x": _plot_numbers(data.get("x") or range(len(ys))), "y": _plot_numbers(ys)}]
             return {**base, "kind": plot_kind, "series": series}
         if kind == "bar":
             values = data.get("values", data.get("y")) or []
             labels = data.get("labels", data.get("x")) or list(range(len(values)))
             return {**base, "kind": "bar", "series": [{"name": "", "x": [str(l) for l in labels],
-                                                       "y": _numbers(values)}]}
+                                                       "y": _plot_numbers(values)}]}
         if kind in ("histogram", "hist"):
-            counts = _numbers(data.get("counts", data.get("values")) or [])
-            bins = _numbers(data.get("bins", data.get("edges")) or range(len(counts) + 1))
+            counts = _plot_numbers(data.get("counts", data.get("values")) or [])
+            bins = _plot_numbers(data.get("bins", data.get("edges")) or range(len(counts) + 1))
             if len(bins) == len(counts):
                 bins = bins + [bins[-1] + (bins[-1] - bins[-2] if len(bins) > 1 else 1.0)]
             return {**base, "kind": "histogram", "bins": bins, "counts": counts}
@@ -514,7 +505,7 @@ def normalize_plot(kind: str, raw: str | dict) -> dict[str, Any]:
             labels = [str(l) for l in data.get("labels") or []]
             xlabels = [str(l) for l in data.get("xlabels") or labels]
             ylabels = [str(l) for l in data.get("ylabels") or labels]
-            return {**base, "kind": "confusion", "matrix": [_numbers(r) for r in matrix],
+            return {**base, "kind": "confusion", "matrix": [_plot_numbers(r) for r in matrix],
                     "xlabels": xlabels, "ylabels": ylabels}
     except (TypeError, ValueError, IndexError, AttributeError, KeyError):
         pass
