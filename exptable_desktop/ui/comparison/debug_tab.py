@@ -17,9 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
-    QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -28,7 +26,7 @@ from PySide6.QtWidgets import (
 from exptable_desktop.core import compare_data
 from exptable_desktop.core.compare_palette import ComparedExperiment
 from exptable_desktop.ui.comparison.common import swatch_icon
-from exptable_desktop.ui.details.common import empty_state
+from exptable_desktop.ui.comparison.plot_pages import scrolled_page
 from exptable_desktop.ui.details.debug_samples_tab import SampleViewer
 
 COLUMN_WIDTH = 220
@@ -212,19 +210,8 @@ class DebugSamplesTab(QWidget):
         self.row.setContentsMargins(8, 4, 8, 8)
         self.row.setSpacing(8)
         self.row.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("compareDebugScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.inner)
-        self.empty_label = empty_state("NO DEBUG SAMPLES TO COMPARE")
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.scroll)
-        self.stack.addWidget(self.empty_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(bar)
-        layout.addWidget(self.stack, 1)
+        self.scroll, self.empty_label, self.stack = scrolled_page(
+            self, bar, self.inner, "compareDebugScroll", "NO DEBUG SAMPLES TO COMPARE")
         self._load_timer = QTimer(self)
         self._load_timer.setSingleShot(True)
         self._load_timer.setInterval(0)

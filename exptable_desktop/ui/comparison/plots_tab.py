@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRect, Qt, QTimer
-from PySide6.QtGui import QAction, QColor
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QScrollArea,
     QSizePolicy,
-    QStackedWidget,
     QStyle,
     QToolButton,
     QVBoxLayout,
@@ -29,7 +28,6 @@ from PySide6.QtWidgets import (
 )
 
 from exptable_desktop.core import compare_data
-from exptable_desktop.core import details as details_data
 from exptable_desktop.core.compare_palette import DASH_STYLES, ComparedExperiment
 from exptable_desktop.ui.comparison.common import (
     PLOT_HEIGHT,
@@ -39,7 +37,13 @@ from exptable_desktop.ui.comparison.common import (
     swatch_icon,
     tool_button,
 )
-from exptable_desktop.ui.details.common import empty_state
+from exptable_desktop.ui.comparison.plot_pages import (
+    add_plot_actions,
+    area_to_build,
+    load_hidden_plots,
+    save_hidden_plots,
+    scrolled_page,
+)
 from exptable_desktop.ui.details.plots_tab import render_figure
 
 OVERLAID = {"line", "scatter", "bar", "histogram", "box"}
@@ -211,19 +215,8 @@ class PlotsTab(QWidget):
         self.column.setContentsMargins(8, 4, 8, 8)
         self.column.setSpacing(8)
         self.column.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("comparePlotsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.canvas)
-        self.empty_label = empty_state("NO PLOTS TO COMPARE")
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.scroll)
-        self.stack.addWidget(self.empty_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(bar)
-        layout.addWidget(self.stack, 1)
+        self.scroll, self.empty_label, self.stack = scrolled_page(
+            self, bar, self.canvas, "comparePlotsScroll", "NO PLOTS TO COMPARE")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -325,10 +318,7 @@ class PlotsTab(QWidget):
     def _materialise_visible(self) -> None:
         if not self.isVisible():
             return
-        self.canvas.layout().activate()
-        viewport = self.scroll.viewport()
-        top = self.scroll.verticalScrollBar().value()
-        area = QRect(0, top - viewport.height() // 2, max(1, self.canvas.width()), viewport.height() * 2)
+        area = area_to_build(self.scroll)
         for slot in self._slots.values():
             if slot.stale and slot.geometry().intersects(area):
                 self._materialise(slot)
@@ -518,30 +508,20 @@ class PlotsTab(QWidget):
 
     # -- Chooser (per project) ---------------------------------------------------------------
     def _load_hidden_plots(self) -> None:
-        saved = details_data.load_preference(HIDDEN_PLOTS_KEY, {})
-        hidden = saved.get(self._project, []) if isinstance(saved, dict) else []
-        self._hidden_plots = {str(t) for t in hidden} if isinstance(hidden, list) else set()
+        self._hidden_plots = load_hidden_plots(HIDDEN_PLOTS_KEY, self._project)
 
     def set_plot_hidden(self, title: str, hidden: bool) -> None:
         if hidden:
             self._hidden_plots.add(title)
         else:
             self._hidden_plots.discard(title)
-        saved = details_data.load_preference(HIDDEN_PLOTS_KEY, {})
-        saved = dict(saved) if isinstance(saved, dict) else {}
-        saved[self._project] = sorted(self._hidden_plots)
-        details_data.save_preference(HIDDEN_PLOTS_KEY, saved)
+        save_hidden_plots(HIDDEN_PLOTS_KEY, self._project, self._hidden_plots)
         self._rebuild()
 
     def _rebuild_menu(self) -> None:
         menu = QMenu(self)
-        for key in self.all_plot_keys():
-            title = plot_title(key)
-            action = QAction(title, menu)
-            action.setCheckable(True)
-            action.setChecked(title not in self._hidden_plots)
-            action.toggled.connect(lambda checked, t=title: self.set_plot_hidden(t, not checked))
-            menu.addAction(action)
+        add_plot_actions(menu, [plot_title(k) for k in self.all_plot_keys()], self._hidden_plots,
+                         self.set_plot_hidden)
         old = self.metrics_button.menu()
         self.metrics_button.setMenu(menu)
         if old is not None:

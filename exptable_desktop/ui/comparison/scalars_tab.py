@@ -13,14 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRect, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QPen
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -28,7 +26,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QScrollArea,
-    QSpinBox,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -46,8 +43,21 @@ from exptable_desktop.ui.comparison.common import (
     format_number,
     tool_button,
 )
+from exptable_desktop.ui.comparison.plot_pages import (
+    add_plot_actions,
+    area_to_build,
+    load_hidden_plots,
+    save_hidden_plots,
+)
 from exptable_desktop.ui.comparison.values_model import ComparisonValuesModel
 from exptable_desktop.ui.details.common import FlowLayout, empty_state
+from exptable_desktop.ui.scalar_tools import (
+    X_ITERATIONS,
+    X_TIME_FROM_START,
+    X_WALL_TIME,
+    ScalarTools,
+    ScalarToolSettings,
+)
 
 VIEW_GRAPHS = "graphs"
 VIEW_LAST = "last"
@@ -59,9 +69,6 @@ VIEW_LABELS = {VIEW_GRAPHS: "Graphs", VIEW_LAST: "Last values", VIEW_MIN: "Min v
 
 GROUP_METRIC_VARIANT = "metric_variant"
 GROUP_METRIC = "metric"
-X_ITERATIONS = "iter"
-X_TIME_FROM_START = "timestamp"
-X_WALL_TIME = "iso_time"
 X_AXIS_LABELS = {X_ITERATIONS: "Iterations", X_TIME_FROM_START: "Time from start (s)", X_WALL_TIME: "Wall time"}
 RUNS_EACH = "each"
 RUNS_EXCEPT = "except"
@@ -79,33 +86,11 @@ BEST_ROW = ("__best_step__", "")
 
 
 @dataclass
-class CompareScalarSettings:
+class CompareScalarSettings(ScalarToolSettings):
     group_by: str = GROUP_METRIC_VARIANT
-    x_axis: str = X_ITERATIONS
-    method: str = smoothing.NO_SMOOTHING
-    alpha: float = 0.6
-    window: int = 5
-    kernel: int = 7
-    sigma: float = 1.0
-    show_originals: bool = True
-    log_y: bool = False
-    # Wider pens are drawn as stroked paths, ~10x slower with 100 curves: 1 unless asked.
-    line_width: float = 1.0
     runs: str = RUNS_EACH
     runs_parameter: str = ""
     band: str = compare_stats.BAND_MIN_MAX
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, raw) -> "CompareScalarSettings":
-        settings = cls()
-        if isinstance(raw, dict):
-            for key, value in raw.items():
-                if hasattr(settings, key) and type(value) is type(getattr(settings, key)):
-                    setattr(settings, key, value)
-        return settings
 
 
 def _find_data(combo: QComboBox, value) -> int:
@@ -215,40 +200,9 @@ class ScalarsTab(QWidget):
         self.band_combo.setObjectName("compareBand")
         self.band_combo.addItem("min–max band", compare_stats.BAND_MIN_MAX)
         self.band_combo.addItem("± std band", compare_stats.BAND_STD)
-        self.axis_combo = QComboBox()
-        self.axis_combo.setObjectName("compareXAxis")
-        for key, label in X_AXIS_LABELS.items():
-            self.axis_combo.addItem(label.replace(" (s)", ""), key)
-        self.smoothing_combo = QComboBox()
-        self.smoothing_combo.setObjectName("compareSmoothing")
-        for key in smoothing.METHODS:
-            self.smoothing_combo.addItem(smoothing.METHOD_LABELS[key], key)
-        self.alpha_spin = QDoubleSpinBox()
-        self.alpha_spin.setRange(*smoothing.EMA_ALPHA_RANGE)
-        self.alpha_spin.setSingleStep(0.05)
-        self.alpha_spin.setDecimals(3)
-        self.alpha_spin.setPrefix("Alpha ")
-        self.window_spin = QSpinBox()
-        self.window_spin.setRange(*smoothing.RUNNING_WINDOW_RANGE)
-        self.window_spin.setSingleStep(2)
-        self.window_spin.setPrefix("Window ")
-        self.kernel_spin = QSpinBox()
-        self.kernel_spin.setRange(*smoothing.GAUSSIAN_KERNEL_RANGE)
-        self.kernel_spin.setSingleStep(2)
-        self.kernel_spin.setPrefix("Kernel ")
-        self.sigma_spin = QDoubleSpinBox()
-        self.sigma_spin.setRange(*smoothing.GAUSSIAN_SIGMA_RANGE)
-        self.sigma_spin.setSingleStep(0.1)
-        self.sigma_spin.setDecimals(1)
-        self.sigma_spin.setPrefix("Sigma ")
-        self.originals_check = QCheckBox("Show originals")
-        self.log_check = QCheckBox("Log scale")
-        self.log_check.setObjectName("compareLogScale")
-        self.width_spin = QDoubleSpinBox()
-        self.width_spin.setRange(0.5, 7.0)
-        self.width_spin.setSingleStep(0.5)
-        self.width_spin.setDecimals(1)
-        self.width_spin.setPrefix("Line ")
+        self.tools = ScalarTools("compare", alpha_step=0.05)
+        (self.axis_combo, self.smoothing_combo, self.alpha_spin, self.window_spin, self.kernel_spin,
+         self.sigma_spin, self.originals_check, self.log_check, self.width_spin) = self.tools.widgets()
         self.best_reference = QComboBox()
         self.best_reference.setObjectName("compareBestReference")
         self.best_reference.setMinimumContentsLength(18)
@@ -263,13 +217,9 @@ class ScalarsTab(QWidget):
         self.extremes_legend.setToolTip("Row extremes: the smallest and largest value of each row")
         self._sync_controls()
 
-        for combo in (self.group_combo, self.runs_combo, self.runs_param_combo, self.band_combo,
-                      self.axis_combo, self.smoothing_combo):
+        for combo in (self.group_combo, self.runs_combo, self.runs_param_combo, self.band_combo):
             combo.currentIndexChanged.connect(self._controls_changed)
-        for spin in (self.alpha_spin, self.window_spin, self.kernel_spin, self.sigma_spin, self.width_spin):
-            spin.valueChanged.connect(self._controls_changed)
-        for check in (self.originals_check, self.log_check):
-            check.toggled.connect(self._controls_changed)
+        self.tools.connect(self._controls_changed)
         self._view_group.buttonToggled.connect(lambda _b, on: on and self._show_view())
         self.search_box.textChanged.connect(self._search_changed)
         self.best_reference.currentIndexChanged.connect(self._best_changed)
@@ -277,34 +227,20 @@ class ScalarsTab(QWidget):
 
     def _sync_controls(self) -> None:
         s = self.settings
-        widgets = (self.group_combo, self.runs_combo, self.band_combo, self.axis_combo, self.smoothing_combo,
-                   self.alpha_spin, self.window_spin, self.kernel_spin, self.sigma_spin, self.originals_check,
-                   self.log_check, self.width_spin)
+        widgets = (self.group_combo, self.runs_combo, self.band_combo, *self.tools.widgets())
         for widget in widgets:
             widget.blockSignals(True)
         self.group_combo.setCurrentIndex(max(0, self.group_combo.findData(s.group_by)))
         self.runs_combo.setCurrentIndex(max(0, self.runs_combo.findData(s.runs)))
         self.band_combo.setCurrentIndex(max(0, self.band_combo.findData(s.band)))
-        self.axis_combo.setCurrentIndex(max(0, self.axis_combo.findData(s.x_axis)))
-        self.smoothing_combo.setCurrentIndex(max(0, self.smoothing_combo.findData(s.method)))
-        self.alpha_spin.setValue(s.alpha)
-        self.window_spin.setValue(s.window)
-        self.kernel_spin.setValue(s.kernel)
-        self.sigma_spin.setValue(s.sigma)
-        self.originals_check.setChecked(s.show_originals)
-        self.log_check.setChecked(s.log_y)
-        self.width_spin.setValue(s.line_width)
+        self.tools.show(s)
         for widget in widgets:
             widget.blockSignals(False)
         self._show_parameters()
 
     def _show_parameters(self) -> None:
-        method = self.settings.method
-        self.alpha_spin.setVisible(method == smoothing.EMA)
-        self.window_spin.setVisible(method == smoothing.RUNNING_AVERAGE)
-        self.kernel_spin.setVisible(method == smoothing.GAUSSIAN)
-        self.sigma_spin.setVisible(method == smoothing.GAUSSIAN)
-        self.originals_check.setVisible(method != smoothing.NO_SMOOTHING)
+        self.tools.show_parameters(self.settings.method)
+        self.originals_check.setVisible(self.settings.method != smoothing.NO_SMOOTHING)
         grouped = self.settings.runs != RUNS_EACH
         self.runs_param_combo.setVisible(self.settings.runs == RUNS_EXCEPT)
         self.band_combo.setVisible(grouped)
@@ -333,8 +269,7 @@ class ScalarsTab(QWidget):
         for label, widgets in (("Group by", (self.group_combo,)),
                                ("Runs", (self.runs_combo, self.runs_param_combo, self.band_combo)),
                                ("X axis", (self.axis_combo,)),
-                               ("Smoothing", (self.smoothing_combo, self.alpha_spin, self.window_spin,
-                                              self.kernel_spin, self.sigma_spin, self.originals_check)),
+                               ("Smoothing", self.tools.smoothing_widgets()),
                                ("", (self.log_check, self.width_spin))):
             group = QWidget()
             row = QHBoxLayout(group)
@@ -592,10 +527,7 @@ class ScalarsTab(QWidget):
     def _materialise_visible(self) -> None:
         if not self.isVisible() or self.view() != VIEW_GRAPHS:
             return
-        self.canvas.layout().activate()
-        viewport = self.scroll.viewport()
-        top = self.scroll.verticalScrollBar().value()
-        area = QRect(0, top - viewport.height() // 2, max(1, self.canvas.width()), viewport.height() * 2)
+        area = area_to_build(self.scroll)
         slots = ([self._summary_slot] if self._summary_slot is not None else []) + list(self._slots.values())
         for slot in slots:
             if slot.isVisible() and slot.stale and slot.geometry().intersects(area):
@@ -894,16 +826,8 @@ class ScalarsTab(QWidget):
         if s.runs == RUNS_EXCEPT:
             s.runs_parameter = self.runs_param_combo.currentData() or s.runs_parameter
         s.band = self.band_combo.currentData()
-        s.x_axis = self.axis_combo.currentData()
-        s.method = self.smoothing_combo.currentData()
-        s.alpha = self.alpha_spin.value()
-        s.window = self.window_spin.value()
-        s.kernel = self.kernel_spin.value()
-        s.sigma = self.sigma_spin.value()
-        s.show_originals = self.originals_check.isChecked()
         log_changed = s.log_y != self.log_check.isChecked()
-        s.log_y = self.log_check.isChecked()
-        s.line_width = self.width_spin.value()
+        self.tools.read_into(s)
         self._show_parameters()
         self._save_timer.start()
         if s.runs == RUNS_EXCEPT and self.runs_param_combo.count() == 0:
@@ -973,15 +897,10 @@ class ScalarsTab(QWidget):
 
     # ===== Metrics chooser (per project) ======================================================
     def _load_hidden_plots(self) -> None:
-        saved = details_data.load_preference(HIDDEN_PLOTS_KEY, {})
-        hidden = saved.get(self._project, []) if isinstance(saved, dict) else []
-        self._hidden_plots = {str(t) for t in hidden} if isinstance(hidden, list) else set()
+        self._hidden_plots = load_hidden_plots(HIDDEN_PLOTS_KEY, self._project)
 
     def _save_hidden_plots(self) -> None:
-        saved = details_data.load_preference(HIDDEN_PLOTS_KEY, {})
-        saved = dict(saved) if isinstance(saved, dict) else {}
-        saved[self._project] = sorted(self._hidden_plots)
-        details_data.save_preference(HIDDEN_PLOTS_KEY, saved)
+        save_hidden_plots(HIDDEN_PLOTS_KEY, self._project, self._hidden_plots)
 
     def set_plot_hidden(self, title: str, hidden: bool) -> None:
         if hidden:
@@ -1007,13 +926,8 @@ class ScalarsTab(QWidget):
         menu.addAction("Show all", lambda: self._set_all_plots_hidden(False))
         menu.addAction("Hide all", lambda: self._set_all_plots_hidden(True))
         menu.addSeparator()
-        for key in self.all_plot_keys():
-            title = plot_title(key)
-            action = QAction(title, menu)
-            action.setCheckable(True)
-            action.setChecked(title not in self._hidden_plots)
-            action.toggled.connect(lambda checked, t=title: self.set_plot_hidden(t, not checked))
-            menu.addAction(action)
+        add_plot_actions(menu, [plot_title(k) for k in self.all_plot_keys()], self._hidden_plots,
+                         self.set_plot_hidden)
 
     def _update_metrics_button(self) -> None:
         total = len(self.all_plot_keys())

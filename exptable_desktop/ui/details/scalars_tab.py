@@ -12,9 +12,7 @@ from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -23,7 +21,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMenu,
     QScrollArea,
-    QSpinBox,
     QStackedWidget,
     QTableView,
     QTableWidget,
@@ -36,11 +33,15 @@ from PySide6.QtWidgets import (
 from exptable_desktop.core import details as data
 from exptable_desktop.core import smoothing
 from exptable_desktop.ui.details.common import DetailsTab, empty_state, section_title
+from exptable_desktop.ui.scalar_tools import (
+    X_AXIS_CHOICES,
+    X_ITERATIONS,
+    X_TIME_FROM_START,
+    X_WALL_TIME,
+    ScalarToolSettings,
+    ScalarTools,
+)
 
-X_ITERATIONS = "iter"
-X_TIME_FROM_START = "timestamp"
-X_WALL_TIME = "iso_time"
-X_AXIS_LABELS = {X_ITERATIONS: "Iterations", X_TIME_FROM_START: "Time from start", X_WALL_TIME: "Wall time"}
 GROUP_METRIC = "metric"
 GROUP_NONE = "none"
 PLOT_HEIGHT = 260
@@ -50,29 +51,8 @@ PREFERENCE_KEY = "details.scalars"
 
 
 @dataclass
-class ScalarSettings:
+class ScalarSettings(ScalarToolSettings):
     group_by: str = GROUP_METRIC
-    x_axis: str = X_ITERATIONS
-    method: str = smoothing.NO_SMOOTHING
-    alpha: float = 0.6
-    window: int = 5
-    kernel: int = 7
-    sigma: float = 1.0
-    show_originals: bool = True
-    log_y: bool = False
-    line_width: float = 1.0
-
-    def to_json(self) -> dict:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, raw) -> "ScalarSettings":
-        settings = cls()
-        if isinstance(raw, dict):
-            for key, value in raw.items():
-                if hasattr(settings, key) and isinstance(value, type(getattr(settings, key))):
-                    setattr(settings, key, value)
-        return settings
 
 
 @dataclass
@@ -190,49 +170,14 @@ class ScalarSettingsBar(QWidget):
         self.group_combo = QComboBox()
         self.group_combo.addItem("Metric", GROUP_METRIC)
         self.group_combo.addItem("None", GROUP_NONE)
-        self.axis_combo = QComboBox()
-        self.axis_combo.setObjectName("scalarXAxis")
-        for key, label in X_AXIS_LABELS.items():
-            self.axis_combo.addItem(label, key)
-        self.smoothing_combo = QComboBox()
-        self.smoothing_combo.setObjectName("scalarSmoothing")
-        for key in smoothing.METHODS:
-            self.smoothing_combo.addItem(smoothing.METHOD_LABELS[key], key)
-        self.alpha_spin = QDoubleSpinBox()
-        self.alpha_spin.setRange(*smoothing.EMA_ALPHA_RANGE)
-        self.alpha_spin.setSingleStep(0.001)
-        self.alpha_spin.setDecimals(3)
-        self.alpha_spin.setPrefix("Alpha ")
+        self.tools = ScalarTools("scalar", alpha_step=0.001, odd_sizes=True)
+        (self.axis_combo, self.smoothing_combo, self.alpha_spin, self.window_spin, self.kernel_spin,
+         self.sigma_spin, self.originals_check, self.log_check, self.width_spin) = self.tools.widgets()
         self.smoothing_combo.setMinimumContentsLength(16)
-        self.window_spin = QSpinBox()
-        self.window_spin.setRange(*smoothing.RUNNING_WINDOW_RANGE)
-        self.window_spin.setSingleStep(2)
-        self.window_spin.setPrefix("Window ")
-        self.kernel_spin = QSpinBox()
-        self.kernel_spin.setRange(*smoothing.GAUSSIAN_KERNEL_RANGE)
-        self.kernel_spin.setSingleStep(2)
-        self.kernel_spin.setPrefix("Kernel ")
-        self.sigma_spin = QDoubleSpinBox()
-        self.sigma_spin.setRange(*smoothing.GAUSSIAN_SIGMA_RANGE)
-        self.sigma_spin.setSingleStep(0.1)
-        self.sigma_spin.setDecimals(1)
-        self.sigma_spin.setPrefix("Sigma ")
-        self.originals_check = QCheckBox("Show originals")
-        self.log_check = QCheckBox("Log scale")
-        self.log_check.setObjectName("scalarLogScale")
-        self.width_spin = QDoubleSpinBox()
-        self.width_spin.setRange(0.5, 7.0)
-        self.width_spin.setSingleStep(0.5)
-        self.width_spin.setDecimals(1)
-        self.width_spin.setPrefix("Line ")
         self._syncing = False
         self.sync_from_settings()
-        for widget in (self.group_combo, self.axis_combo, self.smoothing_combo):
-            widget.currentIndexChanged.connect(self._read)
-        for spin in (self.alpha_spin, self.window_spin, self.kernel_spin, self.sigma_spin, self.width_spin):
-            spin.valueChanged.connect(self._read)
-        for check in (self.originals_check, self.log_check):
-            check.toggled.connect(self._read)
+        self.group_combo.currentIndexChanged.connect(self._read)
+        self.tools.connect(self._read)
         self._layout: QVBoxLayout | QFormLayout | None = None
         self._labels: list[QLabel] = []
         self.arrange(sidebar=False)
@@ -245,9 +190,7 @@ class ScalarSettingsBar(QWidget):
             self._labels = []
             _empty_layout(self._layout)
             shiboken6.delete(self._layout)
-        widgets = [self.search_box, self.eye_button, self.group_combo, self.axis_combo, self.smoothing_combo,
-                   self.alpha_spin, self.window_spin, self.kernel_spin, self.sigma_spin, self.originals_check,
-                   self.log_check, self.width_spin]
+        widgets = [self.search_box, self.eye_button, self.group_combo, *self.tools.widgets()]
         if sidebar:
             layout = QFormLayout(self)
             layout.setContentsMargins(8, 8, 8, 8)
@@ -256,8 +199,7 @@ class ScalarSettingsBar(QWidget):
             layout.addRow(self._label("Group by"), self.group_combo)
             layout.addRow(self._label("X axis"), self.axis_combo)
             layout.addRow(self._label("Smoothing"), self.smoothing_combo)
-            for widget in (self.alpha_spin, self.window_spin, self.kernel_spin, self.sigma_spin,
-                           self.originals_check, self.log_check, self.width_spin):
+            for widget in (*self.tools.smoothing_widgets()[1:], self.log_check, self.width_spin):
                 layout.addRow(widget)
             self.setMaximumWidth(240)
         else:
@@ -274,8 +216,7 @@ class ScalarSettingsBar(QWidget):
             first.addWidget(self._label("X axis"))
             first.addWidget(self.axis_combo)
             second.addWidget(self._label("Smoothing"))
-            for widget in (self.smoothing_combo, self.alpha_spin, self.window_spin, self.kernel_spin,
-                           self.sigma_spin, self.originals_check):
+            for widget in self.tools.smoothing_widgets():
                 second.addWidget(widget)
             second.addSpacing(12)
             second.addWidget(self.log_check)
@@ -304,40 +245,18 @@ class ScalarSettingsBar(QWidget):
             self._syncing = False
 
     def _sync_widgets(self) -> None:
-        s = self.settings
-        self.group_combo.setCurrentIndex(max(0, self.group_combo.findData(s.group_by)))
-        self.axis_combo.setCurrentIndex(max(0, self.axis_combo.findData(s.x_axis)))
-        self.smoothing_combo.setCurrentIndex(max(0, self.smoothing_combo.findData(s.method)))
-        self.alpha_spin.setValue(s.alpha)
-        self.window_spin.setValue(s.window)
-        self.kernel_spin.setValue(s.kernel)
-        self.sigma_spin.setValue(s.sigma)
-        self.originals_check.setChecked(s.show_originals)
-        self.log_check.setChecked(s.log_y)
-        self.width_spin.setValue(s.line_width)
+        self.group_combo.setCurrentIndex(max(0, self.group_combo.findData(self.settings.group_by)))
+        self.tools.show(self.settings)
 
     def show_parameters(self) -> None:
-        method = self.settings.method
-        self.alpha_spin.setVisible(method == smoothing.EMA)
-        self.window_spin.setVisible(method == smoothing.RUNNING_AVERAGE)
-        self.kernel_spin.setVisible(method == smoothing.GAUSSIAN)
-        self.sigma_spin.setVisible(method == smoothing.GAUSSIAN)
-        self.originals_check.setEnabled(method != smoothing.NO_SMOOTHING)
+        self.tools.show_parameters(self.settings.method)
+        self.originals_check.setEnabled(self.settings.method != smoothing.NO_SMOOTHING)
 
     def _read(self) -> None:
         if self._syncing:
             return
-        s = self.settings
-        s.group_by = self.group_combo.currentData()
-        s.x_axis = self.axis_combo.currentData()
-        s.method = self.smoothing_combo.currentData()
-        s.alpha = self.alpha_spin.value()
-        s.window = self.window_spin.value() | 1
-        s.kernel = self.kernel_spin.value() | 1
-        s.sigma = self.sigma_spin.value()
-        s.show_originals = self.originals_check.isChecked()
-        s.log_y = self.log_check.isChecked()
-        s.line_width = self.width_spin.value()
+        self.settings.group_by = self.group_combo.currentData()
+        self.tools.read_into(self.settings)
         self.show_parameters()
         self.changed.emit()
 
@@ -582,7 +501,7 @@ class ScalarsTab(DetailsTab):
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
         item.setLogMode(x=False, y=self.settings.log_y)
-        item.setLabel("bottom", X_AXIS_LABELS[self.settings.x_axis]
+        item.setLabel("bottom", X_AXIS_CHOICES[self.settings.x_axis]
                       + (" (s)" if self.settings.x_axis == X_TIME_FROM_START else ""))
         item.addLegend(offset=(-10, 10), labelTextColor="#343a40", brush=pg.mkBrush(255, 255, 255, 200))
         return widget
