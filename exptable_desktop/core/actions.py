@@ -33,7 +33,6 @@ from exptable_desktop.store.schema import (
     QueueEntry,
     Tag,
     Worker,
-    WorkerQueue,
 )
 
 # A running script whose heartbeat is older than this is taken as dead: Abort

@@ -162,7 +162,6 @@ class ScalarsTab(QWidget):
 
     # ===== Controls ==========================================================================
     def _build_controls(self) -> None:
-        s = self.settings
         self.view_buttons: dict[str, QToolButton] = {}
         self._view_group = QButtonGroup(self)
         for key, label in VIEW_LABELS.items():
