@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QThread, QTimer, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -96,8 +97,13 @@ class BackgroundCall(QThread):
         call = cls(fn, token)
         call.sig_done.connect(on_done)
         _RUNNING.add(call)
-        call.finished.connect(call.deleteLater)
-        call.finished.connect(lambda: _RUNNING.discard(call))
+
+        def forget():
+            # One slot, in this order: with two, the queued deleteLater could free the thread
+            # before the discard ran, leaving a dead object in _RUNNING.
+            _RUNNING.discard(call)
+            call.deleteLater()
+        call.finished.connect(forget)
         call.start()
         return call
 
@@ -105,6 +111,9 @@ class BackgroundCall(QThread):
 def wait_for_checks(timeout_ms: int = 5000) -> None:
     """Let the running checks end (tests, and before the database closes)."""
     for call in list(_RUNNING):
+        if not shiboken6.isValid(call):
+            _RUNNING.discard(call)
+            continue
         call.wait(timeout_ms)
 
 

@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
@@ -124,6 +125,9 @@ _READERS: set[SnapshotReader] = set()
 def wait_for_readers(timeout_ms: int = 5000) -> None:
     """Let the background reads end (tests, and before the database closes)."""
     for reader in list(_READERS):
+        if not shiboken6.isValid(reader):
+            _READERS.discard(reader)
+            continue
         reader.wait(timeout_ms)
 
 
@@ -713,8 +717,12 @@ class WorkersQueuesWindow(QWidget):
         reader.sig_read.connect(self._on_read)
         reader.sig_ended.connect(self._on_reader_ended)
         _READERS.add(reader)
-        reader.finished.connect(reader.deleteLater)
-        reader.finished.connect(lambda: _READERS.discard(reader))
+
+        def forget():
+            # One slot, discard first: see new_experiment_wizard.BackgroundCall.start_call.
+            _READERS.discard(reader)
+            reader.deleteLater()
+        reader.finished.connect(forget)
         self._reader = reader
         reader.start()
 
