@@ -1,6 +1,8 @@
 """The search box in the window: queries filter the table, errors show where they are, completion."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from exptable_desktop.core.columns import hyperparam_key, metric_key
@@ -8,7 +10,9 @@ from exptable_desktop.core.editing import set_hyperparams
 from exptable_desktop.core.recording import create_experiment
 from views_support import shown_names
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# A test run leaves the repository alone; EXPTABLE_UPDATE_SCREENSHOTS=1 re-makes README's pictures.
+SCREENSHOTS = (Path(__file__).resolve().parents[2] / "docs" / "screenshots" if os.environ.get("EXPTABLE_UPDATE_SCREENSHOTS")
+               else Path(tempfile.gettempdir()) / "exptable-screenshots")
 
 
 def test_a_query_filters_the_table_and_reads_hidden_columns_in_bulk(window, qtbot):

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
@@ -20,7 +21,9 @@ from exptable_desktop.ui.link_server import install_link_server, open_link, serv
 from views_support import close_window, open_window, shown_names
 
 REPO = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO / "docs" / "screenshots"
+# A test run leaves the repository alone; EXPTABLE_UPDATE_SCREENSHOTS=1 re-makes README's pictures.
+SCREENSHOTS = (REPO / "docs" / "screenshots" if os.environ.get("EXPTABLE_UPDATE_SCREENSHOTS")
+               else Path(tempfile.gettempdir()) / "exptable-screenshots")
 
 
 def _menu_actions(menu: QMenu) -> dict:
