@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -31,13 +31,9 @@ from exptable_desktop.core import compare_diff as cd
 from exptable_desktop.core import details as det
 from exptable_desktop.core.compare_export import write_axes_csv
 from exptable_desktop.core.compare_palette import ComparedExperiment
+from exptable_desktop.ui.comparison.common import experiment_pen as common_experiment_pen
 from exptable_desktop.ui.comparison.export import export_button
 
-# Qt pen styles for the palette's dash names (compare_palette.DASH_STYLES).
-PEN_STYLES = {
-    "solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine,
-    "dashdot": Qt.PenStyle.DashDotLine, "dashdotdot": Qt.PenStyle.DashDotDotLine,
-}
 LINE_WIDTH = 1.6
 FOCUS_WIDTH = 3.5
 DIM_OPACITY = 0.18
@@ -51,8 +47,7 @@ Y_BOTTOM, Y_TOP = -0.03, 1.08
 
 
 def experiment_pen(experiment: ComparedExperiment, width: float = LINE_WIDTH):
-    pen = pg.mkPen(QColor(experiment.colour), width=width)
-    pen.setStyle(PEN_STYLES.get(experiment.dash, Qt.PenStyle.SolidLine))
+    pen = common_experiment_pen(experiment, width)
     pen.setCosmetic(True)
     return pen
 
@@ -82,7 +77,56 @@ def point_segment_distances(points: np.ndarray, px: float, py: float) -> np.ndar
     return distance.min(axis=1)
 
 
-class ParallelTab(QWidget):
+class HyperparamPlotTab(QWidget):
+    """What the Parallel and Scatter tabs share: the hyperparameter and metric tables of the
+    compared experiments, read again only when the set of experiments changes."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._experiments: list[ComparedExperiment] = []
+        self._hp: cd.HyperparamTable = {}
+        self._metrics: cd.MetricTable = {}
+        self._loaded_ids: list[str] = []
+        self._hide_identical = False
+
+    def set_experiments(self, experiments: list[ComparedExperiment]) -> None:
+        """Standalone use: read the tables when the set of experiments changed (the Hyperparameters
+        tab reads them once for both plots and calls ``set_data``)."""
+        ids = [e.id for e in experiments]
+        if sorted(ids) != sorted(self._loaded_ids):
+            self.set_data(experiments, cd.load_hyperparameters(ids), cd.load_metric_values(ids))
+        else:
+            self.set_data(experiments, self._hp, self._metrics)
+
+    def set_data(self, experiments: list[ComparedExperiment], hp: cd.HyperparamTable,
+                 metrics: cd.MetricTable) -> None:
+        self._experiments = list(experiments)
+        self._loaded_ids = [e.id for e in experiments]
+        changed = hp is not self._hp or metrics is not self._metrics
+        self._hp, self._metrics = hp, metrics
+        if changed:
+            self._fill_choices()
+        self.redraw()
+
+    def hide_identical(self, on: bool) -> None:
+        """Offer only the parameters whose values differ among the experiments."""
+        self._hide_identical = on
+        self._fill_choices()
+        self.redraw()
+
+    def _candidate_params(self) -> list[tuple[str, str]]:
+        if self._hide_identical:
+            return cd.differing_hyperparameters(self._hp, [e.id for e in self._experiments])
+        return list(self._hp)
+
+    def _fill_choices(self) -> None:
+        raise NotImplementedError
+
+    def redraw(self) -> None:
+        raise NotImplementedError
+
+
+class ParallelTab(HyperparamPlotTab):
     """Choose metrics (with LAST / MIN / MAX) and parameters on the left; the plot on the right."""
 
     sig_set_hidden = Signal(str, bool)
@@ -90,11 +134,6 @@ class ParallelTab(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("compareParallelTab")
-        self._experiments: list[ComparedExperiment] = []
-        self._hp: cd.HyperparamTable = {}
-        self._metrics: cd.MetricTable = {}
-        self._loaded_ids: list[str] = []
-        self._hide_identical = False
         self._locally_hidden: set[str] = set()
         self._axes: list[cd.Axis] = []
         self._curves: dict[str, pg.PlotCurveItem] = {}
@@ -200,46 +239,16 @@ class ParallelTab(QWidget):
         return label
 
     # -- Data ------------------------------------------------------------------------------
-    def set_experiments(self, experiments: list[ComparedExperiment]) -> None:
-        ids = [e.id for e in experiments]
-        if sorted(ids) != sorted(self._loaded_ids):
-            self._loaded_ids = ids
-            self.set_data(experiments, cd.load_hyperparameters(ids), cd.load_metric_values(ids))
-        else:
-            self.set_data(experiments, self._hp, self._metrics)
-
-    def refresh(self) -> None:
-        ids = [e.id for e in self._experiments]
-        self._loaded_ids = ids
-        self.set_data(self._experiments, cd.load_hyperparameters(ids), cd.load_metric_values(ids))
-
     def set_data(self, experiments: list[ComparedExperiment], hp: cd.HyperparamTable,
                  metrics: cd.MetricTable) -> None:
         """Experiments in page order with the tables read for them (no reading here)."""
-        self._experiments = list(experiments)
-        self._loaded_ids = [e.id for e in experiments]
-        self._locally_hidden &= set(self._loaded_ids)
+        ids = {e.id for e in experiments}
+        self._locally_hidden &= ids
         self._locally_hidden -= {e.id for e in experiments if not e.hidden}
-        changed = hp is not self._hp or metrics is not self._metrics
-        self._hp, self._metrics = hp, metrics
-        if changed:
-            self._fill_choosers()
-        self.redraw()
-
-    def hide_identical(self, on: bool) -> None:
-        """Offer only the parameters whose values differ among the experiments."""
-        self._hide_identical = on
-        self._fill_choosers()
-        self.redraw()
+        super().set_data(experiments, hp, metrics)
 
     # -- Choosers --------------------------------------------------------------------------
-    def _candidate_params(self) -> list[tuple[str, str]]:
-        ids = [e.id for e in self._experiments]
-        if self._hide_identical:
-            return cd.differing_hyperparameters(self._hp, ids)
-        return list(self._hp)
-
-    def _fill_choosers(self) -> None:
+    def _fill_choices(self) -> None:
         ids = [e.id for e in self._experiments]
         if self._chosen_metrics is None and self._metrics:
             first = next(iter(self._metrics))
@@ -307,7 +316,7 @@ class ParallelTab(QWidget):
             self._chosen_metrics = set(metrics)
         if params is not None:
             self._chosen_params = set(params)
-        self._fill_choosers()
+        self._fill_choices()
         self.redraw()
 
     def _filter_metrics(self) -> None:

@@ -21,14 +21,13 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
 
 from exptable_desktop.core import compare_diff as cd
 from exptable_desktop.core.compare_export import write_axes_csv
 from exptable_desktop.core.compare_palette import ComparedExperiment
 from exptable_desktop.ui.comparison.export import export_button
-from exptable_desktop.ui.comparison.parallel_tab import axis_value_text
+from exptable_desktop.ui.comparison.parallel_tab import HyperparamPlotTab, axis_value_text
 
 KEY_SEPARATOR = "\x1f"
 POINT_SIZE = 11
@@ -56,17 +55,12 @@ def log_ticks(values: list[float], most: int = 12) -> list[tuple[float, str]]:
     return [(float(k), f"{10.0 ** k:g}") for k in range(low, high + 1)]
 
 
-class ScatterTab(QWidget):
+class ScatterTab(HyperparamPlotTab):
     sig_set_hidden = Signal(str, bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("compareScatterTab")
-        self._experiments: list[ComparedExperiment] = []
-        self._hp: cd.HyperparamTable = {}
-        self._metrics: cd.MetricTable = {}
-        self._loaded_ids: list[str] = []
-        self._hide_identical = False
         self._extra: list[tuple] = []  # ("metric", m, v, which) or ("param", section, name)
         self._x_axis: cd.Axis | None = None
         self._y_axis: cd.Axis | None = None
@@ -148,39 +142,6 @@ class ScatterTab(QWidget):
         self.log_x_check.toggled.connect(self.redraw)
 
     # -- Data ------------------------------------------------------------------------------
-    def set_experiments(self, experiments: list[ComparedExperiment]) -> None:
-        ids = [e.id for e in experiments]
-        if sorted(ids) != sorted(self._loaded_ids):
-            self._loaded_ids = ids
-            self.set_data(experiments, cd.load_hyperparameters(ids), cd.load_metric_values(ids))
-        else:
-            self.set_data(experiments, self._hp, self._metrics)
-
-    def refresh(self) -> None:
-        ids = [e.id for e in self._experiments]
-        self.set_data(self._experiments, cd.load_hyperparameters(ids), cd.load_metric_values(ids))
-
-    def set_data(self, experiments: list[ComparedExperiment], hp: cd.HyperparamTable,
-                 metrics: cd.MetricTable) -> None:
-        self._experiments = list(experiments)
-        self._loaded_ids = [e.id for e in experiments]
-        changed = hp is not self._hp or metrics is not self._metrics
-        self._hp, self._metrics = hp, metrics
-        if changed:
-            self._fill_choices()
-        self.redraw()
-
-    def hide_identical(self, on: bool) -> None:
-        """Offer only the parameters whose values differ among the experiments."""
-        self._hide_identical = on
-        self._fill_choices()
-        self.redraw()
-
-    def _candidate_params(self) -> list[tuple[str, str]]:
-        if self._hide_identical:
-            return cd.differing_hyperparameters(self._hp, [e.id for e in self._experiments])
-        return list(self._hp)
-
     def _fill_choices(self) -> None:
         metric = self.metric_combo.currentData()
         param = self.param_combo.currentData()

@@ -8,7 +8,7 @@ and "identical" are computed once per row set.
 from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from exptable_desktop.core import compare_stats
 from exptable_desktop.core.compare_palette import ComparedExperiment
@@ -146,7 +146,6 @@ class ComparisonValuesModel(QAbstractTableModel):
             if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 return self._row_labels.get(key, key)[column]
             if role == Qt.ItemDataRole.FontRole and key in self._row_labels:
-                from PySide6.QtGui import QFont
                 font = QFont()
                 font.setItalic(True)
                 return font
