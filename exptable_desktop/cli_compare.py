@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import sys
 
+from exptable_desktop import cli
+
 MAX_EXPERIMENTS = 100
-
-
-def _cli():
-    from exptable_desktop import cli
-    return cli
 
 
 def cmd_compare(args) -> int:
@@ -19,7 +16,6 @@ def cmd_compare(args) -> int:
     from exptable_desktop.core import compare_palette as palette
     from exptable_desktop.core.compare_diff import experiment_names
 
-    cli = _cli()
     if not args.html and not args.csv:
         raise cli.CliError("say what to write: --html FILE and/or --csv FILE")
     ids = cli._read_ids(args.ids)

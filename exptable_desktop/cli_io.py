@@ -12,10 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, TextIO
 
-
-def _cli():
-    from exptable_desktop import cli
-    return cli
+from exptable_desktop import cli
 
 
 @contextmanager
@@ -31,7 +28,7 @@ def _output(path: str | None, *, encoding: str = "utf-8") -> Iterator[TextIO]:
         return
     target = Path(path).expanduser()
     if target.is_dir():
-        raise _cli().CliError(f"{target} is a folder; give a file name with -o")
+        raise cli.CliError(f"{target} is a folder; give a file name with -o")
     partial = target.with_name(f".{target.name}.partial")
     try:
         with open(partial, "w", encoding=encoding, newline="") as out:
@@ -39,7 +36,7 @@ def _output(path: str | None, *, encoding: str = "utf-8") -> Iterator[TextIO]:
         os.replace(partial, target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
-        raise _cli().CliError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise cli.CliError(f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -51,7 +48,7 @@ def _progress(label: str):
         return None
 
     def show(done: int, total: int, *_rest) -> None:
-        print(f"\r{_cli().PROG}: {label} {done:,} of {total:,}", end="", file=sys.stderr, flush=True)
+        print(f"\r{cli.PROG}: {label} {done:,} of {total:,}", end="", file=sys.stderr, flush=True)
         if done >= total:
             print(file=sys.stderr)
     return show
@@ -74,7 +71,7 @@ def resolve_columns(raw: list[str]) -> list[str]:
             key = part if C.is_valid_key(part) else by_title.get(part.lower())
             if key is None or key == "check":
                 known = ", ".join(c.key for c in C.BUILTIN_COLUMNS if c.key != "check")
-                raise _cli().CliError(f"unknown column {part!r}; use {known}, metric:METRIC/VARIANT/last|min|max "
+                raise cli.CliError(f"unknown column {part!r}; use {known}, metric:METRIC/VARIANT/last|min|max "
                                       "or hp:SECTION/NAME")
             keys.append(key)
     return list(dict.fromkeys(keys))
@@ -89,7 +86,7 @@ def _scope(project: str | None, archived: bool):
         return Scope(None, archived), scope_name(None, True), None
     found = find_project(project)
     if found is None:
-        raise _cli().CliError(f"no project named {project!r}")
+        raise cli.CliError(f"no project named {project!r}")
     return Scope(tuple(descendant_ids(found.id)), archived), scope_name(found.id, True), found
 
 
@@ -110,7 +107,7 @@ def _query(text: str | None, scope):
             return SearchQuery(text)
         return q.QuerySearch(q.compile_query(parsed, q.catalogue_for(scope)))
     except q.QueryError as exc:
-        raise _cli().CliError(f"--query: {exc}") from None
+        raise cli.CliError(f"--query: {exc}") from None
 
 
 def cmd_export_csv(args) -> int:
@@ -120,7 +117,6 @@ def cmd_export_csv(args) -> int:
     from exptable_desktop.paths import current_user
     from exptable_desktop.store import bulk
 
-    cli = _cli()
     cli._open(args, create=False)
     scope, scope_key, project = _scope(args.project, args.archived)
     state = state_from_dict(bulk.load_saved_view(current_user(), scope_key), project is None or len(scope.project_ids) > 1)
@@ -145,7 +141,6 @@ def cmd_export_csv(args) -> int:
 def cmd_export_json(args) -> int:
     from exptable_desktop.io.json_export import write_json
 
-    cli = _cli()
     cli._open(args, create=False)
     ids = cli._resolve_ids(cli._read_ids(args.ids))
     with _output(args.output) as out:
@@ -161,7 +156,6 @@ def cmd_import(args) -> int:
     from exptable_desktop.io.importers import run_import
     from exptable_desktop.io.importers.common import ImportCancelled, SourceError
 
-    cli = _cli()
     if args.project is not None and not args.project.strip("/ "):
         raise cli.CliError("--project needs a name")
     cli._open(args, create=True)
@@ -183,7 +177,6 @@ def cmd_import(args) -> int:
 def cmd_bundle_export(args) -> int:
     from exptable_desktop.io.bundle import BundleError, export_bundle
 
-    cli = _cli()
     cli._open(args, create=False)
     ids = cli._resolve_ids(cli._read_ids(args.ids))
     target = Path(args.output).expanduser()
@@ -202,7 +195,6 @@ def cmd_bundle_export(args) -> int:
 def cmd_bundle_import(args) -> int:
     from exptable_desktop.io.bundle import BundleError, import_bundle
 
-    cli = _cli()
     if not Path(args.bundle).expanduser().is_file():
         raise cli.CliError(f"no bundle at {args.bundle}")
     cli._open(args, create=True)
@@ -223,7 +215,6 @@ def cmd_bundle_import(args) -> int:
 
 def add_io_commands(sub, common) -> None:
     """Add ``export``, ``import`` and ``bundle`` to ``exptable``'s sub-command parser."""
-    cli = _cli()
 
     p = sub.add_parser("export", parents=[common], help="write experiments as CSV (the table) or JSON")
     kinds = p.add_subparsers(title="formats", metavar="FORMAT", parser_class=cli._Parser, required=True)

@@ -16,14 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from exptable_desktop import cli
+
 DESKTOP_FILE = "exptable.desktop"
 SCHEME_MIME = "x-scheme-handler/exptable"
 ICON_NAME = "exptable"
-
-
-def _cli():
-    from exptable_desktop import cli
-    return cli
 
 
 def cmd_open(args) -> int:
@@ -31,7 +28,6 @@ def cmd_open(args) -> int:
     from exptable_desktop.paths import current_user
     from exptable_desktop.store.db import close_database, resolve_db_url
 
-    cli = _cli()
     try:
         parse_link(args.url)
     except LinkError as exc:
@@ -132,7 +128,6 @@ def cmd_install_desktop(args) -> int:
     from exptable_desktop.paths import resource_path
     from exptable_desktop.store.db import resolve_db_url, url_for_display
 
-    cli = _cli()
     if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
         raise cli.CliError("install-desktop registers exptable:// with Linux (freedesktop.org) desktops only")
     command = launcher_command()

@@ -10,26 +10,22 @@ import threading
 import time
 from pathlib import Path
 
+from exptable_desktop import cli
+
 DEFAULT_PROJECT = "default"
-
-
-def _cli():
-    from exptable_desktop import cli
-    return cli
 
 
 def _read_text(path: str, what: str) -> str:
     try:
         return Path(path).expanduser().read_text(encoding="utf-8")
     except OSError as exc:
-        raise _cli().CliError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+        raise cli.CliError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
 def cmd_create(args) -> int:
     from exptable_desktop.core import queues
     from exptable_desktop.core.create import ExecutionSpec, SpecError, create_from_spec, parse_argument
 
-    cli = _cli()
     try:
         arguments = [parse_argument(a) for a in args.args]
     except SpecError as exc:
@@ -66,7 +62,7 @@ def cmd_create(args) -> int:
 def _gpu_list(text: str) -> list[str]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() or p == "all" for p in parts):
-        raise _cli().CliError(f"--gpus takes device numbers like 0,1 (or all), not {text!r}")
+        raise cli.CliError(f"--gpus takes device numbers like 0,1 (or all), not {text!r}")
     return parts
 
 
@@ -74,7 +70,6 @@ def cmd_agent(args) -> int:
     from exptable_desktop.agent.agent import Agent, AgentOptions
     from exptable_desktop.agent.docker import docker_available
 
-    cli = _cli()
     if args.poll <= 0:
         raise cli.CliError("--poll must be a positive number of seconds")
     if args.grace < 0:
@@ -106,7 +101,6 @@ def _ago(seconds: float | None) -> str:
 def cmd_queues(args) -> int:
     from exptable_desktop.core.queues import list_queues
 
-    cli = _cli()
     cli._open(args, create=False)
     rows = [[q.name, str(q.pending), ",".join(q.workers) or "-", _ago(q.oldest_wait), q.next_experiment_name or "-"]
             for q in list_queues()]
@@ -120,7 +114,6 @@ def cmd_queues(args) -> int:
 def cmd_workers(args) -> int:
     from exptable_desktop.core.queues import list_workers
 
-    cli = _cli()
     cli._open(args, create=False)
     now = time.time()
     rows = []
@@ -137,7 +130,6 @@ def cmd_workers(args) -> int:
 
 def add_run_commands(sub, common) -> None:
     """Add the commands of this module to ``exptable``'s sub-command parser."""
-    cli = _cli()
 
     p = sub.add_parser("create", parents=[common], help="create a Draft experiment from a repository and a script")
     p.add_argument("--name", required=True, help="experiment name")

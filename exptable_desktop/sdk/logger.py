@@ -56,39 +56,26 @@ def _iteration(value: Any) -> int:
     return iteration
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: numpy to Python, NaN/inf to None."""
+def _clean(value: Any, plotly: bool = False) -> Any:
+    """JSON-safe: numpy to Python, NaN/inf to None, other objects as text. With ``plotly`` (a figure's
+    parts) dicts are kept, dates become ISO text and pandas Series / Index become lists."""
+    if plotly and isinstance(value, dict):
+        return {str(k): _clean(v, plotly) for k, v in value.items()}
     if isinstance(value, np.ndarray):
-        return [_clean(v) for v in value.tolist()]
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [_clean(v, plotly) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
-    return str(value)
-
-
-def _clean_json(value: Any) -> Any:
-    """A plotly figure's parts as strict JSON: numpy to Python, NaN/inf to None, other objects as text."""
-    if isinstance(value, dict):
-        return {str(k): _clean_json(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return _clean_json(value.tolist())
-    if isinstance(value, (list, tuple)):
-        return [_clean_json(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "tolist"):  # pandas Series / Index
-        return _clean_json(value.tolist())
+    if plotly:
+        if hasattr(value, "isoformat"):
+            return value.isoformat()
+        if hasattr(value, "tolist"):  # pandas Series / Index
+            return _clean(value.tolist(), plotly)
     return str(value)
 
 
@@ -103,7 +90,7 @@ def plotly_json(figure: Any) -> dict:
     data = figure.get("data", [])
     if isinstance(data, (dict,)) or not isinstance(data, (list, tuple)):
         data = [data]
-    return {"data": _clean_json(list(data)), "layout": _clean_json(dict(figure.get("layout") or {}))}
+    return {"data": _clean(list(data), plotly=True), "layout": _clean(dict(figure.get("layout") or {}), plotly=True)}
 
 
 def _layout(title: str, comment: str | None, axes: dict[str, str | None], scene: bool = False) -> dict:
@@ -120,7 +107,7 @@ def _layout(title: str, comment: str | None, axes: dict[str, str | None], scene:
 
 def _merged(layout: dict, extra_layout: Any) -> dict:
     if isinstance(extra_layout, dict):
-        layout = {**layout, **_clean_json(extra_layout)}
+        layout = {**layout, **_clean(extra_layout, plotly=True)}
     return layout
 
 
@@ -367,7 +354,7 @@ class Logger:
             trace["y"] = _clean(list(ylabels))
         layout = _layout(title, comment, {"xaxis": xaxis, "yaxis": yaxis, "zaxis": zaxis}, scene=True)
         if camera is not None:
-            layout.setdefault("scene", {})["camera"] = _clean_json(camera)
+            layout.setdefault("scene", {})["camera"] = _clean(camera, plotly=True)
         self._plot_figure("surface", title, series, iteration, {"data": [trace], "layout": _merged(layout, extra_layout)})
 
     def report_scatter3d(self, title: str, series: str, scatter, iteration: int | None = None,

@@ -1023,10 +1023,9 @@ class Task:
         return False
 
     def get_tags(self) -> list[str]:
-        from exptable_desktop.store.schema import ExperimentTag, Tag
+        from exptable_desktop.core.queries import tags_of
 
-        return [name for (name,) in Tag.select(Tag.name).join(ExperimentTag).where(
-            ExperimentTag.experiment == self.id).order_by(Tag.name).tuples()]
+        return tags_of([self.id])[self.id]
 
     def remove_tags(self, tags: Sequence[str] | str) -> None:
         actions.remove_tags([self.id], [tags] if isinstance(tags, str) else list(tags))

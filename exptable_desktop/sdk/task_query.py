@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 from exptable_desktop.core import states as st
-from exptable_desktop.store.schema import Execution, Experiment, ExperimentTag, Project, Tag
+from exptable_desktop.store.schema import Execution, Experiment, Project
 
 ARCHIVED_TAG = "archived"
 FILTER_KEYS = {"status", "type", "user", "parent", "id", "name", "tags", "system_tags", "search_text", "_all_",
@@ -101,13 +101,9 @@ def _project_ids(project_name: Any) -> list[int] | None:
 
 
 def _tags_of(ids: list[str]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {i: set() for i in ids}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for exp_id, name in (ExperimentTag.select(ExperimentTag.experiment, Tag.name).join(Tag)
-                             .where(ExperimentTag.experiment.in_(chunk)).tuples()):
-            out[exp_id].add(name)
-    return out
+    from exptable_desktop.core.queries import tags_of
+
+    return {exp_id: set(names) for exp_id, names in tags_of(ids).items()}
 
 
 def _field_text(row: Experiment, field: str, execution: dict[str, dict[str, Any]], tags: dict[str, set[str]]) -> str:
