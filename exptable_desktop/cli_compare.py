@@ -14,7 +14,7 @@ MAX_EXPERIMENTS = 100
 def cmd_compare(args) -> int:
     from exptable_desktop.core import compare_export as ce
     from exptable_desktop.core import compare_palette as palette
-    from exptable_desktop.core.compare_diff import experiment_names
+    from exptable_desktop.store.bulk import experiment_names
 
     if not args.html and not args.csv:
         raise cli.CliError("say what to write: --html FILE and/or --csv FILE")

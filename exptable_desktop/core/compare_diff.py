@@ -112,13 +112,6 @@ def _text(value) -> str:
 
 # ---- Bulk reads ------------------------------------------------------------------------
 
-def experiment_names(ids: Sequence[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for chunk in _chunks(ids):
-        out.update(Experiment.select(Experiment.id, Experiment.name).where(Experiment.id.in_(chunk)).tuples())
-    return out
-
-
 def load_details(ids: Sequence[str]) -> dict[str, Record]:
     """The DETAILS cards of every experiment in ``ids`` (unknown ids are left out)."""
     ids = list(dict.fromkeys(ids))

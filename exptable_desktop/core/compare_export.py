@@ -20,9 +20,9 @@ from typing import Iterable, Sequence, TextIO
 import numpy as np
 
 from exptable_desktop.core import compare_diff as cd
+from exptable_desktop.core.compare_data import single_values
 from exptable_desktop.core import details as det
 from exptable_desktop.core.compare_palette import ComparedExperiment
-from exptable_desktop.store.schema import SingleValue
 from exptable_desktop.store.series import read_series_many
 
 SVG_WIDTH = 640
@@ -334,17 +334,6 @@ def metric_table_html(experiments: Sequence[ComparedExperiment], table: cd.Metri
         out.append("</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
-
-
-def single_values(ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
-    """name -> {experiment id: value} of the single-value scalars (the "Summary")."""
-    out: dict[str, dict[str, float | None]] = {}
-    ids = list(ids)
-    for start in range(0, len(ids), cd.IN_CHUNK):
-        for exp_id, name, value in (SingleValue.select(SingleValue.experiment, SingleValue.name, SingleValue.value)
-                                    .where(SingleValue.experiment.in_(ids[start:start + cd.IN_CHUNK])).tuples()):
-            out.setdefault(name, {})[exp_id] = value
-    return dict(sorted(out.items()))
 
 
 def html_report(experiments: Sequence[ComparedExperiment], *, hide_identical: bool = False,

@@ -15,7 +15,7 @@ from peewee import fn
 from exptable_desktop.core import formatting
 from exptable_desktop.core import states as st
 from exptable_desktop.core.projects import project_paths
-from exptable_desktop.core.plotly_figures import numbers as _plot_numbers
+from exptable_desktop.core.plotly_figures import normalize_plotly, numbers as _plot_numbers
 from exptable_desktop.core.queries import tags_of
 from exptable_desktop.paths import current_user
 from exptable_desktop.store import bulk
@@ -438,12 +438,6 @@ def latest_plots(experiment_id: str, iteration: int | None = None) -> list[dict[
     return out
 
 
-def _plotly_figure(data: dict) -> dict[str, Any]:
-    from exptable_desktop.core.plotly_figures import normalize_plotly
-
-    return normalize_plotly(data)
-
-
 def normalize_plot(kind: str, raw: str | dict) -> dict[str, Any]:
     """One shape for every plot a tab draws, whatever wrote it.
 
@@ -464,7 +458,7 @@ def normalize_plot(kind: str, raw: str | dict) -> dict[str, Any]:
             "yaxis": str(data.get("yaxis", data.get("ylabel", "")))}
     try:
         if "data" in data and isinstance(data["data"], list):
-            return _plotly_figure(data)
+            return normalize_plotly(data)
         if kind in ("bar", "histogram", "vector") and "series" in data:
             # The SDK's bar and histogram: bar heights per series (sdk/logger.py).
             return {**base, "kind": "bar", "series": [

@@ -426,7 +426,6 @@ def create_experiments(specs: Sequence[Mapping[str, Any]]) -> list[str]:
         now = time.time()
         projects: dict[str, int] = {}
         rows, executions, params, configs, links, chunks, summaries = [], [], [], [], [], [], []
-        tag_names: list[str] = []
         for spec in specs:
             path = spec["project"]
             if path not in projects:
@@ -455,7 +454,6 @@ def create_experiments(specs: Sequence[Mapping[str, Any]]) -> list[str]:
                                 "content_type": obj.get("content_type", ""), "description": obj.get("description", "")})
             for tag in dict.fromkeys(Tag.name.db_value(t) for t in spec.get("tags") or () if t):
                 links.append((spec["id"], tag))
-                tag_names.append(tag)
         for model, batch in ((Experiment, rows), (Execution, executions), (HyperParam, params),
                              (ConfigObject, configs), (ScalarChunk, chunks), (MetricSummary, summaries)):
             # Rows of one table share their columns: missing ones take the model's defaults.
@@ -468,7 +466,7 @@ def create_experiments(specs: Sequence[Mapping[str, Any]]) -> list[str]:
             for start in range(0, len(batch), 200):
                 model.insert_many(batch[start:start + 200]).execute()
         if links:
-            wanted = list(dict.fromkeys(tag_names))
+            wanted = list(dict.fromkeys(name for _, name in links))
             known = {}
             for start in range(0, len(wanted), 500):
                 known.update(Tag.select(Tag.name, Tag.id).where(Tag.name.in_(wanted[start:start + 500])).tuples())

@@ -29,14 +29,18 @@ STARRED_ONLY = ValueSetFilter(frozenset({STARRED}))  # "Starred only": a filter 
 CHUNK = 500
 
 
-def starred_ids(user: str) -> set[str]:
-    keys = Preference.select(Preference.key).where((Preference.user == user) & Preference.key.startswith(PREFIX))
-    ids = [key[len(PREFIX):] for (key,) in keys.tuples()]
-    alive: set[str] = set()
+def _existing(ids: list[str]) -> set[str]:
+    """Those of ``ids`` that name an experiment."""
+    found: set[str] = set()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        alive.update(i for (i,) in Experiment.select(Experiment.id).where(Experiment.id.in_(chunk)).tuples())
-    return alive
+        found.update(i for (i,) in Experiment.select(Experiment.id).where(Experiment.id.in_(chunk)).tuples())
+    return found
+
+
+def starred_ids(user: str) -> set[str]:
+    keys = Preference.select(Preference.key).where((Preference.user == user) & Preference.key.startswith(PREFIX))
+    return _existing([key[len(PREFIX):] for (key,) in keys.tuples()])
 
 
 def set_starred(user: str, ids: Iterable[str], starred: bool) -> list[str]:
@@ -45,10 +49,7 @@ def set_starred(user: str, ids: Iterable[str], starred: bool) -> list[str]:
     require_writable()
 
     def work():
-        found: set[str] = set()
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start:start + CHUNK]
-            found.update(i for (i,) in Experiment.select(Experiment.id).where(Experiment.id.in_(chunk)).tuples())
+        found = _existing(ids)
         existing = [i for i in ids if i in found]
         keys = [PREFIX + i for i in existing]
         for start in range(0, len(keys), CHUNK):

@@ -42,6 +42,23 @@ def _group_points(points: Iterable[tuple]) -> dict[tuple[str, str], tuple[np.nda
     return out
 
 
+def _chunk_rows(experiment_id, metric, variant, iters, values, stamps, offset: int, seq: int) -> list[dict]:
+    """ScalarChunk rows for the points from ``offset`` on, ``CHUNK_POINTS`` a row, numbered from ``seq``."""
+    rows = []
+    for start in range(offset, len(iters), CHUNK_POINTS):
+        end = min(start + CHUNK_POINTS, len(iters))
+        rows.append({
+            "experiment": experiment_id, "metric": metric, "variant": variant,
+            "seq": seq, "count": end - start,
+            "first_iteration": int(iters[start]), "last_iteration": int(iters[end - 1]),
+            "iterations": _pack(iters[start:end], _I8),
+            "values": _pack(values[start:end], _F8),
+            "timestamps": _pack(stamps[start:end], _F8),
+        })
+        seq += 1
+    return rows
+
+
 def append_scalars(experiment_id: str, points: Iterable[tuple] | dict, *, now: float | None = None) -> int:
     """Append ``(metric, variant, iteration, value, timestamp)`` points and update summaries.
 
@@ -94,18 +111,7 @@ def append_scalars(experiment_id: str, points: Iterable[tuple] | dict, *, now: f
                 tail.last_iteration = int(iters[take - 1])
                 tail.save()
                 offset = take
-        while offset < n:
-            end = min(offset + CHUNK_POINTS, n)
-            new_chunks.append({
-                "experiment": experiment_id, "metric": metric, "variant": variant,
-                "seq": next_seq, "count": end - offset,
-                "first_iteration": int(iters[offset]), "last_iteration": int(iters[end - 1]),
-                "iterations": _pack(iters[offset:end], _I8),
-                "values": _pack(values[offset:end], _F8),
-                "timestamps": _pack(stamps[offset:end], _F8),
-            })
-            next_seq += 1
-            offset = end
+        new_chunks.extend(_chunk_rows(experiment_id, metric, variant, iters, values, stamps, offset, next_seq))
         summary_rows.append(_merge_summary(experiment_id, metric, variant,
                                            summaries.get((metric, variant)), iters, values))
         top = int(iters.max())
@@ -257,13 +263,7 @@ def new_series_rows(experiment_id: str, grouped: dict[tuple[str, str], tuple]) -
         n = len(iters)
         if n == 0:
             continue
-        for seq, offset in enumerate(range(0, n, CHUNK_POINTS)):
-            end = min(offset + CHUNK_POINTS, n)
-            chunks.append({
-                "experiment": experiment_id, "metric": metric, "variant": variant, "seq": seq, "count": end - offset,
-                "first_iteration": int(iters[offset]), "last_iteration": int(iters[end - 1]),
-                "iterations": _pack(iters[offset:end], _I8), "values": _pack(values[offset:end], _F8),
-                "timestamps": _pack(stamps[offset:end], _F8)})
+        chunks.extend(_chunk_rows(experiment_id, metric, variant, iters, values, stamps, 0, 0))
         summaries.append(_merge_summary(experiment_id, metric, variant, None, iters, values))
         high = int(iters.max())
         top = high if top is None else max(top, high)

@@ -90,7 +90,7 @@ def make_sweep(count: int) -> list[str]:
 
 def compared(ids: list[str]):
     """ComparedExperiment for the ids in order, with their stored names and palette colours."""
-    from exptable_desktop.core.compare_diff import experiment_names
+    from exptable_desktop.store.bulk import experiment_names
     names = experiment_names(ids)
     experiments, _slots = assign([(i, names[i]) for i in ids])
     return experiments
