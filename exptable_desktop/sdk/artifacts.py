@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import glob
 import gzip
-import hashlib
 import json
 import mimetypes
 import pickle
@@ -14,18 +13,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from exptable_desktop.store.files import require_plain_name, safe_component
+from exptable_desktop.store.files import require_plain_name, safe_component, sha256_of
 
 PREVIEW_CHARS = 1000
 ZIP_PREVIEW_FILES = 50
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _text_preview(path: Path) -> str:
@@ -210,5 +201,5 @@ def store_artifact(name: str, obj: Any, folder: Path, metadata: dict | None = No
     meta = dict(metadata or {})
     meta.update({f"_{k}": v for k, v in kind_meta.items()})
     return {"name": name, "kind": "artifact", "mode": "output", "uri": str(target), "in_storage": True,
-            "size": target.stat().st_size, "hash": _sha256(target), "content_type": content_type,
+            "size": target.stat().st_size, "hash": sha256_of(target), "content_type": content_type,
             "preview": preview, "metadata": meta}

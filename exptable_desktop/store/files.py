@@ -124,3 +124,12 @@ def remove_owned_file(uri: str) -> bool:
         resolved.unlink()
         return True
     return False
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256, read in 1 MB blocks (artifacts of any size)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

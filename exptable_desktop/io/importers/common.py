@@ -16,7 +16,6 @@ Edits made here (name, description, tags, project) are not undone by a re-import
 """
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 import shutil
 import time
@@ -480,19 +479,11 @@ def _sample_path(exp_id: str, sample: dict[str, Any]) -> str:
     return str(folder / f"{int(sample.get('iteration') or 0):08d}-{store_files.safe_component(name)}")
 
 
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _artifact_hash(art: dict[str, Any]) -> str:
     if art.get("hash"):
         return str(art["hash"])
     if art.get("source"):
-        return _file_hash(Path(art["source"]))
+        return store_files.sha256_of(Path(art["source"]))
     return ""
 
 
