@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def create_main_window(db_url: str):
     """Open the database at ``db_url`` and build the main window on it."""
-    from exptable_desktop.store import open_database
+    from exptable_desktop.core.database import open_database
     from exptable_desktop.ui.actions import install_actions
     from exptable_desktop.ui.comparison import install_comparison
     from exptable_desktop.ui.details import install_details

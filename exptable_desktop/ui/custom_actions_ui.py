@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import custom_actions as ca
 from exptable_desktop.core import states as st
-from exptable_desktop.store.db import url_for_display
+from exptable_desktop.core.database import url_for_display
 
 BAR_PREFIX = "bar_custom_"
 

@@ -39,8 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from exptable_desktop.io import csv_export
-from exptable_desktop.store.bulk import Scope
-from exptable_desktop.store.schema import database_proxy
+from exptable_desktop.core.database import Scope, close_thread_connection
 
 IMPORT_SOURCES = (
     ("clearml", "ClearML offline session (zip or folder)"),
@@ -245,8 +244,7 @@ class Job(QThread):
         except BaseException as exc:  # reported on the UI thread; a worker must not die silently
             self.error = exc
         finally:
-            if database_proxy.obj is not None:
-                database_proxy.obj.close()  # this thread's connection only
+            close_thread_connection()
         self.sig_done.emit(self.result, self.error)
 
 

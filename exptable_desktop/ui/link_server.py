@@ -16,8 +16,7 @@ from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from exptable_desktop.core import links
 from exptable_desktop.core.named_views import resolve_project
 from exptable_desktop.core.viewstate import scope_name, state_from_dict
-from exptable_desktop.store import bulk
-from exptable_desktop.store.schema import Experiment
+from exptable_desktop.core import database
 
 TIMEOUT_MS = 3000
 MAX_LINK_BYTES = 64 * 1024
@@ -34,7 +33,7 @@ def server_name(db_url: str, user: str) -> str:
 def _show_scope(window, project_id: int | None, archive: bool) -> None:
     """Put ``project_id`` on screen (its last layout, no search), in or out of the archive."""
     deep = window.current_scope()[1]
-    state = state_from_dict(bulk.load_saved_view(window.user, scope_name(project_id, deep)),
+    state = state_from_dict(database.load_saved_view(window.user, scope_name(project_id, deep)),
                             project_id is None or deep)
     window.show_view(project_id, deep, archive, state)
 
@@ -43,7 +42,7 @@ def open_link(window, url: str) -> str:
     """Show what ``url`` links to in ``window``; returns what was opened. LinkError when it cannot."""
     link = links.parse_link(url)
     if isinstance(link, links.ExperimentLink):
-        row = Experiment.get_or_none(Experiment.id == link.experiment_id)
+        row = database.experiment_place(link.experiment_id)
         if row is None:
             raise links.LinkError(f"no experiment {link.experiment_id} in this database")
         exp_id = row.id
@@ -58,7 +57,7 @@ def open_link(window, url: str) -> str:
             controller.open_details(exp_id)
         return f'experiment "{row.name}"'
     if isinstance(link, links.CompareLink):
-        found = {i for (i,) in Experiment.select(Experiment.id).where(Experiment.id.in_(list(link.ids))).tuples()}
+        found = database.existing_experiment_ids(link.ids)
         ids = [i for i in link.ids if i in found]
         if len(ids) < 2:
             raise links.LinkError("fewer than 2 of the linked experiments are in this database")

@@ -45,7 +45,7 @@ from exptable_desktop.core import lookups
 from exptable_desktop.core import queues as queue_ops
 from exptable_desktop.core.actions import ActionError
 from exptable_desktop.core.repos import RepoError, is_url, module_path_candidates
-from exptable_desktop.store.db import StoreError, first_line
+from exptable_desktop.core.database import StoreError, first_line
 from exptable_desktop.ui.actions import preferences
 
 # Typing pauses this long before the repository, version and script are checked.

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from exptable_desktop.store import bulk
+from exptable_desktop.core import database
 from exptable_desktop.ui import icons
 
 ProjectIdRole = Qt.ItemDataRole.UserRole + 1
@@ -43,12 +43,12 @@ class ProjectTreeModel(QStandardItemModel):
 
     def rebuild(self, archived: bool) -> None:
         """Rebuild from the database when the set of projects changed; else only counts move."""
-        rows = bulk.project_rows()
+        rows = database.project_rows()
         structure = sorted((pid, name, parent) for pid, name, parent in rows)
         if structure != getattr(self, "_structure", None):
             self._structure = structure
             self._build(rows)
-        self.update_counts(bulk.project_counts(archived))
+        self.update_counts(database.project_counts(archived))
 
     def _build(self, rows) -> None:
         self.removeRows(0, self.rowCount())
@@ -305,7 +305,7 @@ class ProjectMenu:
 
     def _do(self, what: str, fn):
         from exptable_desktop.core.projects import ProjectError
-        from exptable_desktop.store.db import StoreError
+        from exptable_desktop.core.database import StoreError
 
         try:
             return fn()

@@ -16,8 +16,7 @@ from PySide6.QtWidgets import QCompleter, QLabel, QLineEdit, QWidget
 
 from exptable_desktop.core import query as q
 from exptable_desktop.core.filters import SearchQuery
-from exptable_desktop.store.bulk import Scope
-from exptable_desktop.store.db import first_line
+from exptable_desktop.core.database import Scope, first_line
 
 ERROR_COLOUR = QColor("#cf222e")
 # A field the catalogue does not know may have just appeared (a new run): ask the database

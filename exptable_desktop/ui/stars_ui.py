@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt
 
 from exptable_desktop.core import stars
-from exptable_desktop.store.db import StoreError
+from exptable_desktop.core.database import StoreError
 
 
 class StarSupport(QObject):

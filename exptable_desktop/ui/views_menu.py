@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import links
 from exptable_desktop.core import named_views as nv
-from exptable_desktop.store.db import StoreError, is_sqlite
+from exptable_desktop.core.database import StoreError, is_sqlite
 from exptable_desktop.ui import icons
 
 

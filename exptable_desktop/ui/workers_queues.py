@@ -48,7 +48,7 @@ from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core import queues as queue_ops
 from exptable_desktop.core import states as st
 from exptable_desktop.core.actions import ActionError, ActionResult
-from exptable_desktop.store.db import StoreError, first_line, read_only_reason
+from exptable_desktop.core.database import StoreError, close_thread_connection, first_line, read_only_reason
 from exptable_desktop.ui.style import style_sheet
 
 REFRESH_MS = 5000
@@ -107,14 +107,13 @@ class SnapshotReader(QThread):
         self.queue, self.worker, self.generation = queue, worker, generation
 
     def run(self) -> None:
-        from exptable_desktop.store.schema import database_proxy
         error = ""
         try:
             self.sig_read.emit(read_snapshot(self.queue, self.worker), self.generation)
         except Exception as exc:  # the database went away or is locked: shown, and the next tick tries again
             error = first_line(exc)
         finally:
-            database_proxy.obj.close()  # this thread's connection only
+            close_thread_connection()
         self.sig_ended.emit(self, error)
 
 

@@ -81,7 +81,7 @@ from exptable_desktop.core import compare_data  # noqa: E402
 from exptable_desktop.core import compare_palette as palette  # noqa: E402
 from exptable_desktop.core.compare_palette import MAX_EXPERIMENTS, ComparedExperiment  # noqa: E402
 from exptable_desktop.core.details import load_preference, save_preference  # noqa: E402
-from exptable_desktop.store.db import StoreError  # noqa: E402
+from exptable_desktop.core.database import StoreError  # noqa: E402
 from exptable_desktop.ui.comparison.common import swatch_icon  # noqa: E402
 
 log = logging.getLogger(__name__)
