@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from exptable_desktop.core import custom_actions as ca
 from exptable_desktop.core import states as st
 from exptable_desktop.core.database import url_for_display
+from exptable_desktop.ui.palette import themed
 
 BAR_PREFIX = "bar_custom_"
 
@@ -142,7 +143,7 @@ class CustomActionsDialog(QDialog):
                                "the action runs once per experiment, otherwise once for all."))
         self.error_label = QLabel()
         self.error_label.setObjectName("customActionError")
-        self.error_label.setStyleSheet("color: #cf222e;")
+        self.error_label.setStyleSheet(themed("color: $danger;"))
         self.error_label.setWordWrap(True)
         right.addWidget(self.error_label)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)

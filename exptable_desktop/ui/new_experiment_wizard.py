@@ -47,12 +47,13 @@ from exptable_desktop.core.actions import ActionError
 from exptable_desktop.core.repos import RepoError, is_url, module_path_candidates
 from exptable_desktop.core.database import StoreError, first_line
 from exptable_desktop.ui.actions import preferences
+from exptable_desktop.ui.palette import themed
 
 # Typing pauses this long before the repository, version and script are checked.
 CHECK_DELAY_MS = 400
-ERROR_STYLE = "color: #cf222e;"
-NOTE_STYLE = "color: #57606a;"
-WARNING_STYLE = "color: #9a6700;"
+ERROR_STYLE = themed("color: $danger;")
+NOTE_STYLE = themed("color: $text_secondary;")
+WARNING_STYLE = themed("color: $warning;")
 
 PAGE_CODE, PAGE_ARGUMENTS, PAGE_ENVIRONMENT, PAGE_CONTAINER, PAGE_RUN = range(5)
 VERSION_KINDS = ("branch", "tag", "commit")
@@ -649,9 +650,9 @@ class NewExperimentWizard(QWizard):
         steps.setObjectName("wizardSteps")
         steps.setFrameShape(QListWidget.Shape.NoFrame)
         steps.setFixedWidth(150)
-        steps.setStyleSheet("QListWidget#wizardSteps { background: transparent; }"
+        steps.setStyleSheet(themed("QListWidget#wizardSteps { background: transparent; }"
                             "QListWidget#wizardSteps::item { padding: 6px 8px; border-radius: 4px; }"
-                            "QListWidget#wizardSteps::item:selected { background: #ddf4ff; color: #0969da; }")
+                            "QListWidget#wizardSteps::item:selected { background: $accent_soft; color: $accent; }"))
         for page_id in range(PAGE_RUN + 1):
             item = QListWidgetItem(self.page(page_id).title())
             item.setData(Qt.ItemDataRole.UserRole, page_id)
@@ -667,7 +668,7 @@ class NewExperimentWizard(QWizard):
             item = self.steps.item(row)
             title = self.page(row).title()
             item.setText(f"{title}  ●" if row in pages else title)
-            item.setForeground(QColor("#cf222e") if row in pages else QColor("#1f2328"))
+            item.setForeground(QColor(themed("$danger")) if row in pages else QColor(themed("$text")))
             item.setToolTip("Something here needs fixing" if row in pages else "")
 
     def _connect_fields(self) -> None:

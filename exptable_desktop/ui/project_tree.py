@@ -7,7 +7,7 @@ start; a project dragged onto another becomes its sub-project (onto "All experim
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QMimeData, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import database
 from exptable_desktop.ui import icons
+from exptable_desktop.ui.palette import themed
 
 ProjectIdRole = Qt.ItemDataRole.UserRole + 1
 PathRole = Qt.ItemDataRole.UserRole + 2
@@ -135,7 +136,7 @@ class ProjectTreeModel(QStandardItemModel):
         item = QStandardItem("")
         item.setEditable(False)
         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        item.setForeground(Qt.GlobalColor.darkGray)
+        item.setForeground(QColor(themed("$text_muted")))
         return item
 
     def descendants(self, project_id: int) -> list[int]:

@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QCompleter, QLabel, QLineEdit, QWidget
 from exptable_desktop.core import query as q
 from exptable_desktop.core.filters import SearchQuery
 from exptable_desktop.core.database import Scope, first_line
+from exptable_desktop.ui.palette import themed
 
-ERROR_COLOUR = QColor("#cf222e")
+ERROR_COLOUR = QColor(themed("$danger"))
 # A field the catalogue does not know may have just appeared (a new run): ask the database
 # again, at most this often.
 CATALOGUE_RETRY_SECONDS = 2.0
@@ -91,8 +92,8 @@ class QueryBox(QObject):
         self.underline.hide()
         self.message = QLabel(window)
         self.message.setObjectName("queryErrorMessage")
-        self.message.setStyleSheet("QLabel#queryErrorMessage { background: #fff5f5; color: #cf222e; "
-                                   "border: 1px solid #cf222e; border-radius: 3px; padding: 2px 6px; }")
+        self.message.setStyleSheet(themed("QLabel#queryErrorMessage { background: $danger_soft; color: $danger; "
+                                   "border: 1px solid $danger; border-radius: 3px; padding: 2px 6px; }"))
         self.message.hide()
         box.installEventFilter(self)
 

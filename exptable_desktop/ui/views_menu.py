@@ -28,6 +28,7 @@ from exptable_desktop.core import links
 from exptable_desktop.core import named_views as nv
 from exptable_desktop.core.database import StoreError, is_sqlite
 from exptable_desktop.ui import icons
+from exptable_desktop.ui.palette import themed
 
 
 # ---- Dialogs (module functions, so tests can answer them) ------------------------------------------
@@ -55,7 +56,7 @@ class ViewNameDialog(QDialog):
         layout.addWidget(self.shared_box)
         self.note = QLabel()
         self.note.setObjectName("viewNameNote")
-        self.note.setStyleSheet("color: #9a6700;")
+        self.note.setStyleSheet(themed("color: $warning;"))
         layout.addWidget(self.note)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)

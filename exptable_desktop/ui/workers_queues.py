@@ -50,21 +50,22 @@ from exptable_desktop.core import states as st
 from exptable_desktop.core.actions import ActionError, ActionResult
 from exptable_desktop.core.database import StoreError, close_thread_connection, first_line, read_only_reason
 from exptable_desktop.ui.style import style_sheet
+from exptable_desktop.ui.palette import themed, translucent
 
 REFRESH_MS = 5000
 STATS_SPAN_S = 3600.0
 MIME_ENTRIES = "application/x-exptable-queue-entries"
-LINK_COLOUR = QColor("#0969da")
-MUTED_COLOUR = QColor("#57606a")
+LINK_COLOUR = QColor(themed("$accent"))
+MUTED_COLOUR = QColor(themed("$text_secondary"))
 SERIES_COLOURS = {"CPU": "#1c7ed6", "GPU": "#2f9e44", "Memory": "#e8590c"}
 DEFAULT_SIZE = (1080, 660)
-WINDOW_STYLE = """
-QWidget#workersQueuesWindow { background: #ffffff; }
+WINDOW_STYLE = themed("""
+QWidget#workersQueuesWindow { background: $surface; }
 QToolButton#moveToQueueButton { padding-right: 16px; }
-QToolButton:disabled { color: #8c959f; }
-QTabWidget#workersQueuesTabs::pane { border-top: 1px solid #d0d7de; }
-QTableView { border: 1px solid #d0d7de; selection-background-color: #dbeafe; selection-color: #1f2328; }
-"""
+QToolButton:disabled { color: $text_muted; }
+QTabWidget#workersQueuesTabs::pane { border-top: 1px solid $border; }
+QTableView { border: 1px solid $border; selection-background-color: $selection; selection-color: $text; }
+""")
 # Below this width the Queues tab stacks the entries under the queues.
 NARROW_WIDTH = 860
 
@@ -286,7 +287,7 @@ class QueuesModel(KeyedTableModel):
                 return f"Waiting since {fmt.exact_date(q.oldest_added)}"
             return None
         if role == Qt.ItemDataRole.ForegroundRole and column == 2 and not q.workers:
-            return QColor("#9a6700")
+            return QColor(themed("$warning"))
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 3):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -381,7 +382,7 @@ class WorkerStatsPlot(pg.PlotWidget):
     def __init__(self):
         super().__init__(axisItems={"bottom": pg.DateAxisItem()})
         self.setObjectName("workerStatsPlot")
-        self.setBackground("w")
+        self.setBackground(themed("$surface"))
         self.setMinimumHeight(160)
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.15)
@@ -389,9 +390,9 @@ class WorkerStatsPlot(pg.PlotWidget):
         item.setYRange(0, 100, padding=0.02)
         item.setMouseEnabled(x=True, y=False)
         item.hideButtons()
-        self.legend = item.addLegend(offset=(-10, 8), labelTextColor="#343a40", brush=pg.mkBrush(255, 255, 255, 210))
+        self.legend = item.addLegend(offset=(-10, 8), labelTextColor=themed("$text"), brush=translucent("surface", 210))
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self.empty_text = pg.TextItem("", color="#57606a", anchor=(0.5, 0.5))
+        self.empty_text = pg.TextItem("", color=themed("$text_secondary"), anchor=(0.5, 0.5))
         item.addItem(self.empty_text, ignoreBounds=True)
 
     def show_stats(self, stats: Sequence[tuple[float, dict]], now: float) -> None:
@@ -447,7 +448,7 @@ def _empty_state(name: str, text: str) -> QLabel:
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.setStyleSheet("color: #57606a; padding: 24px;")
+    label.setStyleSheet(themed("color: $text_secondary; padding: 24px;"))
     return label
 
 
@@ -483,7 +484,7 @@ class WorkersQueuesWindow(QWidget):
         self.status_label = QLabel()
         self.status_label.setObjectName("workersQueuesStatus")
         self.status_label.setWordWrap(True)
-        self.status_label.setStyleSheet("color: #57606a; padding: 2px 8px 6px 8px;")
+        self.status_label.setStyleSheet(themed("color: $text_secondary; padding: 2px 8px 6px 8px;"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -650,7 +651,7 @@ class WorkersQueuesWindow(QWidget):
         right_box.addWidget(self.entries_stack, 1)
         hint = QLabel("Drag entries to change the order agents take them in.")
         hint.setObjectName("queueEntriesHint")
-        hint.setStyleSheet("color: #57606a;")
+        hint.setStyleSheet(themed("color: $text_secondary;"))
         right_box.addWidget(hint)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -773,25 +774,25 @@ class WorkersQueuesWindow(QWidget):
     def _show_worker_details(self, snapshot: Snapshot) -> None:
         worker = next((w for w in snapshot.workers if w.name == snapshot.worker), None)
         if worker is None:
-            self.worker_title.setText("<span style='color:#57606a'>Select a worker to see its resource use.</span>")
+            self.worker_title.setText(themed("<span style='color:$text_secondary'>Select a worker to see its resource use.</span>"))
             self.stats_plot.show_stats([], snapshot.read_at)
             return
         running = (f"running <a href='exp:{worker.current_experiment_id}'>"
                    f"{_html(worker.current_experiment_name or worker.current_experiment_id)}</a>"
                    if worker.current_experiment_id else "idle")
         queues = ", ".join(worker.queues) or "no queue"
-        self.worker_title.setText(f"<b>{_html(worker.name)}</b> on {_html(worker.host)} · {running} · "
+        self.worker_title.setText(themed(f"<b>{_html(worker.name)}</b> on {_html(worker.host)} · {running} · "
                                   f"listens to {_html(queues)} · up {_html(fmt.compact_duration(snapshot.read_at - worker.started))}"
-                                  "<br><span style='color:#57606a'>CPU, GPU and memory use over the last hour</span>")
+                                  "<br><span style='color:$text_secondary'>CPU, GPU and memory use over the last hour</span>"))
         self.stats_plot.show_stats(snapshot.stats, snapshot.read_at)
 
     def _show_queue_title(self, snapshot: Snapshot) -> None:
         info = next((q for q in snapshot.queues if q.name == snapshot.queue), None)
         if info is None:
-            self.queue_title.setText("<span style='color:#57606a'>Select a queue to see its entries.</span>")
+            self.queue_title.setText(themed("<span style='color:$text_secondary'>Select a queue to see its entries.</span>"))
             return
         workers = (", ".join(info.workers) if info.workers
-                   else "<span style='color:#9a6700'>no worker listens to it</span>")
+                   else themed("<span style='color:$warning'>no worker listens to it</span>"))
         self.queue_title.setText(f"<b>{_html(info.name)}</b> · {info.pending} pending · workers: {workers}")
 
     def _select_row(self, view: QTableView, row: int) -> None:

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import compare_palette as palette
 from exptable_desktop.core.compare_palette import ComparedExperiment
+from exptable_desktop.ui.palette import themed
 
 DASH_PEN_STYLES = {
     palette.SOLID: Qt.PenStyle.SolidLine,
@@ -45,7 +46,7 @@ SIDE_LEGEND_LIMIT = 36
 SIDE_LEGEND_WIDTH = 250
 SIDE_LEGEND_MIN_CARD_WIDTH = 900
 LEGEND_ROW_HEIGHT = 20
-TEXT_COLOUR = "#343a40"
+TEXT_COLOUR = themed("$text")
 
 
 def experiment_pen(experiment: ComparedExperiment, width: float = 1.5, dash: str | None = None) -> QPen:
@@ -132,7 +133,7 @@ class PlotCard(QFrame):
         super().__init__(parent)
         self.setObjectName("comparePlotCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setStyleSheet("#comparePlotCard { background: white; border: 1px solid #dee2e6; border-radius: 4px; }")
+        self.setStyleSheet(themed("#comparePlotCard { background: $surface; border: 1px solid $border; border-radius: 4px; }"))
         self.title = title
         self._entries: dict[object, CurveEntry] = {}
         self._hovered: CurveEntry | None = None
@@ -148,7 +149,7 @@ class PlotCard(QFrame):
         self.title_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.readout = QLabel()
         self.readout.setObjectName("comparePlotReadout")
-        self.readout.setStyleSheet("color: #5c6370;")
+        self.readout.setStyleSheet(themed("color: $text_secondary;"))
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         style = self.style()
         self.save_button = tool_button("Save", "Save the plot as PNG or SVG", "plotSave")
@@ -182,7 +183,7 @@ class PlotCard(QFrame):
             bar.addWidget(button)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("w")
+        self.graphics.setBackground(themed("$surface"))
         self.graphics.setMinimumHeight(PLOT_HEIGHT - 40)
         self.graphics.ci.layout.setContentsMargins(2, 2, 6, 2)
         axis_items = {"bottom": pg.DateAxisItem()} if date_axis else None
@@ -199,7 +200,7 @@ class PlotCard(QFrame):
         self.legend_column.addLabel("", row=1, col=0)
         self.legend_column.layout.setRowStretchFactor(1, 1)
         self.legend_column.layout.setContentsMargins(0, 0, 0, 0)
-        self.crosshair = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#adb5bd", width=1,
+        self.crosshair = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(themed("$text_disabled"), width=1,
                                                                              style=Qt.PenStyle.DashLine))
         self.crosshair.hide()
         self.plot_item.addItem(self.crosshair, ignoreBounds=True)

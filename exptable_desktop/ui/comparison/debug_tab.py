@@ -28,6 +28,7 @@ from exptable_desktop.core.compare_palette import ComparedExperiment
 from exptable_desktop.ui.comparison.common import swatch_icon
 from exptable_desktop.ui.comparison.plot_pages import scrolled_page
 from exptable_desktop.ui.details.debug_samples_tab import SampleViewer
+from exptable_desktop.ui.palette import themed
 
 COLUMN_WIDTH = 220
 THUMBNAIL = 196
@@ -66,7 +67,7 @@ class DebugColumn(QFrame):
         super().__init__()
         self.setObjectName("compareDebugColumn")
         self.setFixedWidth(COLUMN_WIDTH)
-        self.setStyleSheet("#compareDebugColumn { background: white; border: 1px solid #dee2e6; border-radius: 4px; }")
+        self.setStyleSheet(themed("#compareDebugColumn { background: $surface; border: 1px solid $border; border-radius: 4px; }"))
         self.tab = tab
         self.experiment = experiment
         self.samples = samples
@@ -96,7 +97,7 @@ class DebugColumn(QFrame):
             nav.addWidget(button)
         self.iteration_label = QLabel()
         self.iteration_label.setObjectName("debugColumnIteration")
-        self.iteration_label.setStyleSheet("color: #5c6370;")
+        self.iteration_label.setStyleSheet(themed("color: $text_secondary;"))
         self.images = QVBoxLayout()
         self.images.setSpacing(6)
         layout = QVBoxLayout(self)
@@ -168,7 +169,7 @@ class DebugColumn(QFrame):
             button.clicked.connect(lambda _c=False, s=sample: self.tab.open_viewer(self.experiment.id, s))
             caption = QLabel(sample["variant"])
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            caption.setStyleSheet("color: #5c6370;")
+            caption.setStyleSheet(themed("color: $text_secondary;"))
             caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self.images.addWidget(button)
             self.images.addWidget(caption)

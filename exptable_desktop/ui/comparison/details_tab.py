@@ -29,15 +29,16 @@ from exptable_desktop.core import compare_diff as cd
 from exptable_desktop.core.compare_export import write_diff_csv
 from exptable_desktop.core.compare_palette import ComparedExperiment
 from exptable_desktop.ui.comparison.export import export_button
+from exptable_desktop.ui.palette import themed
 
-SECTION_BACKGROUND = QColor("#eef1f5")
-DIFF_BACKGROUND = QColor("#ffe8b3")
-DIFF_LABEL_BACKGROUND = QColor("#fff4d6")
-MATCH_BACKGROUND = QColor("#cfe6ff")
-CURRENT_MATCH_BACKGROUND = QColor("#7fb8ff")
-ABSENT_FOREGROUND = QColor("#a0a7b1")
-HIDDEN_FOREGROUND = QColor("#a0a7b1")
-SECTION_FOREGROUND = QColor("#3b4350")
+SECTION_BACKGROUND = QColor(themed("$surface_alt"))
+DIFF_BACKGROUND = QColor(themed("$difference"))
+DIFF_LABEL_BACKGROUND = QColor(themed("$warning_soft"))
+MATCH_BACKGROUND = QColor(themed("$accent_soft"))
+CURRENT_MATCH_BACKGROUND = QColor(themed("$match_current"))
+ABSENT_FOREGROUND = QColor(themed("$text_muted"))
+HIDDEN_FOREGROUND = QColor(themed("$text_muted"))
+SECTION_FOREGROUND = QColor(themed("$text_secondary"))
 ABSENT_TEXT = "–"
 BASE_PREFIX = "BASE · "
 VALUE_COLUMN_WIDTH = 200
@@ -328,8 +329,8 @@ class DiffTable(QWidget):
             header.setHighlightSections(False)
             # The current row in a light tint, as the experiments table: strong blue would hide the diff colours.
             palette = view.palette()
-            palette.setColor(QPalette.ColorRole.Highlight, QColor("#cfe2ff"))
-            palette.setColor(QPalette.ColorRole.HighlightedText, QColor("#1f2328"))
+            palette.setColor(QPalette.ColorRole.Highlight, QColor(themed("$accent_soft")))
+            palette.setColor(QPalette.ColorRole.HighlightedText, QColor(themed("$text")))
             view.setPalette(palette)
         self.values_view.setSelectionModel(self.names_view.selectionModel())
         self.names_view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

@@ -26,6 +26,7 @@ from exptable_desktop.ui.comparison.details_tab import DiffTable
 from exptable_desktop.ui.comparison.export import export_button
 from exptable_desktop.ui.comparison.parallel_tab import ParallelTab
 from exptable_desktop.ui.comparison.scatter_tab import ScatterTab
+from exptable_desktop.ui.palette import themed
 
 VALUES, PARALLEL, SCATTER = "values", "parallel", "scatter"
 VIEW_TITLES = {VALUES: "VALUES", PARALLEL: "PARALLEL COORDINATES", SCATTER: "SCATTER"}
@@ -56,9 +57,9 @@ class HyperparamsTab(QWidget):
             button.setCheckable(True)
             button.setObjectName(f"hyperparamsView_{key}")
             button.setStyleSheet(
-                "QToolButton { padding: 4px 12px; border: 1px solid #d0d7de; background: #f6f8fa; color: #3b4350; }"
-                "QToolButton:checked { background: #ffffff; color: #0969da; font-weight: 600;"
-                " border-bottom: 2px solid #0969da; }")
+                themed("QToolButton { padding: 4px 12px; border: 1px solid $border; background: $surface_alt; color: $text_secondary; }"
+                "QToolButton:checked { background: $surface; color: $accent; font-weight: 600;"
+                " border-bottom: 2px solid $accent; }"))
             bold = QFont(button.font())
             bold.setBold(True)
             # As wide as its bold (checked) text, so checking it does not clip the title.

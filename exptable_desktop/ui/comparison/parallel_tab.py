@@ -33,15 +33,16 @@ from exptable_desktop.core.compare_export import write_axes_csv
 from exptable_desktop.core.compare_palette import ComparedExperiment
 from exptable_desktop.ui.comparison.common import experiment_pen as common_experiment_pen
 from exptable_desktop.ui.comparison.export import export_button
+from exptable_desktop.ui.palette import themed, translucent
 
 LINE_WIDTH = 1.6
 FOCUS_WIDTH = 3.5
 DIM_OPACITY = 0.18
 HOVER_DISTANCE_PX = 8.0
 DEFAULT_PARAMETERS = 6
-AXIS_COLOUR = "#8c959f"
-LABEL_COLOUR = "#343a40"
-TICK_COLOUR = "#57606a"
+AXIS_COLOUR = themed("$text_muted")
+LABEL_COLOUR = themed("$text")
+TICK_COLOUR = themed("$text_secondary")
 SIDE_PANEL_WIDTH = 270
 Y_BOTTOM, Y_TOP = -0.03, 1.08
 
@@ -178,7 +179,7 @@ class ParallelTab(HyperparamPlotTab):
         self.hover_label.setFixedHeight(self.hover_label.fontMetrics().lineSpacing() * 3 + 6)
         self.hover_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.hover_label.setWordWrap(True)
-        self.hover_label.setStyleSheet("color: #3b4350;")
+        self.hover_label.setStyleSheet(themed("color: $text_secondary;"))
         self.show_hidden_button = QPushButton()
         self.show_hidden_button.setObjectName("parallelShowHidden")
         self.show_hidden_button.clicked.connect(self.show_all_hidden)
@@ -186,7 +187,7 @@ class ParallelTab(HyperparamPlotTab):
                                     lambda: self._experiments, lambda: self._hide_identical)
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("parallelPlot")
-        self.plot.setBackground("w")
+        self.plot.setBackground(themed("$surface"))
         item = self.plot.getPlotItem()
         item.hideAxis("left")
         item.hideAxis("bottom")
@@ -195,7 +196,7 @@ class ParallelTab(HyperparamPlotTab):
         self.view_box = item.getViewBox()
         self.view_box.setMouseEnabled(False, False)
         self.view_box.setDefaultPadding(0.0)
-        self.empty_text = pg.TextItem("", color="#8c959f", anchor=(0.5, 0.5))
+        self.empty_text = pg.TextItem("", color=themed("$text_muted"), anchor=(0.5, 0.5))
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
         self.plot.scene().sigMouseClicked.connect(self._mouse_clicked)
         self.view_box.sigResized.connect(self._place_labels)
@@ -235,7 +236,7 @@ class ParallelTab(HyperparamPlotTab):
         font.setBold(True)
         font.setPointSizeF(font.pointSizeF() * 0.9)
         label.setFont(font)
-        label.setStyleSheet("color: #5c6370;")
+        label.setStyleSheet(themed("color: $text_secondary;"))
         return label
 
     # -- Data ------------------------------------------------------------------------------
@@ -400,7 +401,7 @@ class ParallelTab(HyperparamPlotTab):
         for n, axis in enumerate(self._axes):
             for place, text in axis.tick_labels():
                 # A light fill keeps the values legible where lines cross them.
-                tick = pg.TextItem(text, color=TICK_COLOUR, anchor=(1.0, 0.5), fill=pg.mkBrush(255, 255, 255, 200))
+                tick = pg.TextItem(text, color=TICK_COLOUR, anchor=(1.0, 0.5), fill=translucent("surface", 200))
                 tick.setFont(small)
                 tick.setZValue(20)
                 tick.setPos(n - 0.015, place)

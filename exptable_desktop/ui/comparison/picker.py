@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from exptable_desktop.core import compare_data
 from exptable_desktop.core.compare_palette import MAX_EXPERIMENTS
 from exptable_desktop.core.details import format_ago
+from exptable_desktop.ui.palette import themed
 
 LIMIT_TIP = f"Reached selection limit: at most {MAX_EXPERIMENTS} experiments can be compared"
 COLUMNS = ("", "Name", "Project", "Status", "Tags", "Updated")
@@ -64,7 +65,7 @@ class ExperimentPicker(QDialog):
         self.count_label.setObjectName("pickerCount")
         self.message = QLabel()
         self.message.setObjectName("pickerMessage")
-        self.message.setStyleSheet("color: #c92a2a;")
+        self.message.setStyleSheet(themed("color: $danger;"))
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)

@@ -45,6 +45,7 @@ from exptable_desktop.ui.comparison.plot_pages import (
     scrolled_page,
 )
 from exptable_desktop.ui.details.plots_tab import render_figure
+from exptable_desktop.ui.palette import themed
 
 OVERLAID = {"line", "scatter", "bar", "histogram", "box"}
 HIDDEN_PLOTS_KEY = "compare.hidden_plot_samples"
@@ -71,7 +72,7 @@ class SidePanel(QFrame):
         self.setObjectName("compareSidePanel")
         self.setFixedWidth(SIDE_PANEL_WIDTH)
         self.setMinimumHeight(SIDE_PANEL_HEIGHT)
-        self.setStyleSheet("#compareSidePanel { border: 1px solid #e9ecef; border-radius: 3px; }")
+        self.setStyleSheet(themed("#compareSidePanel { border: 1px solid $border_soft; border-radius: 3px; }"))
         header = QHBoxLayout()
         header.setContentsMargins(4, 2, 4, 0)
         swatch = QLabel()
@@ -85,7 +86,7 @@ class SidePanel(QFrame):
         header.addWidget(name, 1)
         if sample is not None:
             iteration = QLabel(f"iter {sample['iteration']}")
-            iteration.setStyleSheet("color: #868e96;")
+            iteration.setStyleSheet(themed("color: $text_muted;"))
             header.addWidget(iteration)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
@@ -93,7 +94,7 @@ class SidePanel(QFrame):
         if sample is None:
             body = QLabel("Not reported")
             body.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            body.setStyleSheet("color: #adb5bd;")
+            body.setStyleSheet(themed("color: $text_disabled;"))
         else:
             body = render_figure(sample["figure"])
         body.setMinimumHeight(SIDE_PANEL_HEIGHT - 40)
@@ -106,13 +107,13 @@ class SideBySideRow(QFrame):
     def __init__(self, key: tuple[str, str], experiments: list[ComparedExperiment], samples: dict):
         super().__init__()
         self.setObjectName("compareSideBySide")
-        self.setStyleSheet("#compareSideBySide { background: white; border: 1px solid #dee2e6; border-radius: 4px; }")
+        self.setStyleSheet(themed("#compareSideBySide { background: $surface; border: 1px solid $border; border-radius: 4px; }"))
         self.key = key
         self._experiments = experiments
         self._samples = samples
         self._panels: dict[str, QWidget] = {}
         title = QLabel(plot_title(key))
-        title.setStyleSheet("font-weight: bold; color: #343a40;")
+        title.setStyleSheet(themed("font-weight: bold; color: $text;"))
         title.setToolTip(plot_title(key))
         title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.inner = QWidget()
@@ -204,7 +205,7 @@ class PlotsTab(QWidget):
         self.metrics_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.note = QLabel("The newest sample of each plot. Line, scatter, bar, histogram and box plots are "
                            "overlaid; other kinds are shown side by side.")
-        self.note.setStyleSheet("color: #868e96;")
+        self.note.setStyleSheet(themed("color: $text_muted;"))
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 6, 8, 4)
         bar.addWidget(self.note, 1)

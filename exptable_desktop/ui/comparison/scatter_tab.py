@@ -28,6 +28,7 @@ from exptable_desktop.core.compare_export import write_axes_csv
 from exptable_desktop.core.compare_palette import ComparedExperiment
 from exptable_desktop.ui.comparison.export import export_button
 from exptable_desktop.ui.comparison.parallel_tab import HyperparamPlotTab, axis_value_text
+from exptable_desktop.ui.palette import themed
 
 KEY_SEPARATOR = "\x1f"
 POINT_SIZE = 11
@@ -111,22 +112,22 @@ class ScatterTab(HyperparamPlotTab):
         # Three lines, whatever the text: a label that grows on hover would shift the plot under the mouse.
         self.hover_label.setFixedHeight(self.hover_label.fontMetrics().lineSpacing() * 3 + 6)
         self.hover_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.hover_label.setStyleSheet("color: #3b4350; padding-left: 8px;")
+        self.hover_label.setStyleSheet(themed("color: $text_secondary; padding-left: 8px;"))
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("scatterPlot")
-        self.plot.setBackground("w")
+        self.plot.setBackground(themed("$surface"))
         item = self.plot.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.15)
         item.hideButtons()
         for name in ("left", "bottom"):
             axis = item.getAxis(name)
-            axis.setTextPen(pg.mkPen("#57606a"))
-            axis.setPen(pg.mkPen("#8c959f"))
+            axis.setTextPen(pg.mkPen(themed("$text_secondary")))
+            axis.setPen(pg.mkPen(themed("$text_muted")))
             # "(x0.001)" beside a metric's name reads as a different quantity: plain numbers.
             axis.enableAutoSIPrefix(False)
         self.points = pg.ScatterPlotItem(size=POINT_SIZE, pxMode=True)
         item.addItem(self.points)
-        self.empty_text = pg.TextItem("", color="#8c959f", anchor=(0.5, 0.5))
+        self.empty_text = pg.TextItem("", color=themed("$text_muted"), anchor=(0.5, 0.5))
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
 
         layout = QVBoxLayout(self)

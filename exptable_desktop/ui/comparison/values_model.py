@@ -13,9 +13,10 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from exptable_desktop.core import compare_stats
 from exptable_desktop.core.compare_palette import ComparedExperiment
 from exptable_desktop.ui.comparison.common import format_number, swatch_icon
+from exptable_desktop.ui.palette import themed
 
-ROW_MIN_BACKGROUND = QColor("#ffe3e3")
-ROW_MAX_BACKGROUND = QColor("#d3f9d8")
+ROW_MIN_BACKGROUND = QColor(themed("$danger_soft"))
+ROW_MAX_BACKGROUND = QColor(themed("$success_soft"))
 FIXED_COLUMNS = ("Metric", "Variant")
 ValueKey = tuple[str, str]
 
