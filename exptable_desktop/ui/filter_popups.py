@@ -1,14 +1,17 @@
 """The filter pop-ups opened from a header funnel: value set, tags, number, date and duration ranges.
 
 Each pop-up applies its filter as it changes (ranges after a short pause, as
-the reference does) by emitting ``sig_changed(key, filter or None)``.
+the reference does) by emitting ``sig_changed(key, filter or None)``. Their
+lists have the table's row height and are as tall as their entries, up to
+MAX_VISIBLE_ROWS, and as wide as their longest entry, up to LIST_MAX_WIDTH.
 """
 from __future__ import annotations
 
 from collections import Counter
+from typing import Sequence
 
 from PySide6.QtCore import QDateTime, QPoint, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QDoubleValidator
+from PySide6.QtGui import QColor, QDoubleValidator, QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -23,18 +26,32 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
+    QStyle,
     QStyledItemDelegate,
     QVBoxLayout,
+    QWidget,
 )
 
 from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core.filters import NO_VALUE, AnyFilter, RangeFilter, TagFilter, ValueSetFilter
+from exptable_desktop.ui import palette
+from exptable_desktop.ui.table_view import ROW_HEIGHT
 
 RANGE_APPLY_DELAY_MS = 500
 _STATE_MARKS = {0: "☐", 1: "☑", 2: "☒"}
-_EXCLUDE_COLOUR = QColor("#cf222e")
-_COUNT_COLOUR = QColor("#6e7781")
+_EXCLUDE_COLOUR = QColor(palette.themed("$danger"))
+_COUNT_COLOUR = QColor(palette.themed("$text_secondary"))
 CountRole = Qt.ItemDataRole.UserRole + 5
+# A tag list's entries: a system tag (SystemTagRole True) or the "System tags" header (SectionRole True).
+SystemTagRole = Qt.ItemDataRole.UserRole + 6
+SectionRole = Qt.ItemDataRole.UserRole + 7
+SYSTEM_SECTION = "System tags"
+# A list shows this many entries before it scrolls, and is this wide at most (longer labels elide).
+MAX_VISIBLE_ROWS = 15
+LIST_MIN_WIDTH = 240
+LIST_MAX_WIDTH = 440
+# Room beside a label: the check mark (or the state mark) before it, the gaps around the count.
+_LABEL_PADDING = 40
 # Beside a label that is not unique (parents of the same name), this much of the id tells them apart.
 SHORT_ID = 8
 
@@ -80,17 +97,43 @@ class CountColumnDelegate(QStyledItemDelegate):
             painter.restore()
 
     def sizeHint(self, option, index) -> QSize:
-        # Never wider than the list: long labels elide rather than scroll.
-        return QSize(1, super().sizeHint(option, index).height())
+        # The table's row height; never wider than the list: long labels elide rather than scroll.
+        return QSize(1, self.view.property("rowHeight") or ROW_HEIGHT)
 
 
-def _count_list(name: str) -> QListWidget:
+def table_row_height(owner: QWidget | None) -> int:
+    """The row height of ``owner``'s experiments table (the window a pop-up filters), else the table's default."""
+    view = getattr(owner, "table_view", None)
+    return view.verticalHeader().defaultSectionSize() if view is not None else ROW_HEIGHT
+
+
+def _count_list(name: str, row_height: int) -> QListWidget:
     view = QListWidget()
     view.setObjectName(name)
-    view.setMinimumSize(320, 240)
+    view.setProperty("rowHeight", row_height)
+    view.setUniformItemSizes(True)
     view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     view.setItemDelegate(CountColumnDelegate(view))
     return view
+
+
+def fit_list(view: QListWidget) -> None:
+    """Size ``view`` to its entries: every entry without scrolling up to MAX_VISIBLE_ROWS, and the
+    longest label beside the widest count, between LIST_MIN_WIDTH and LIST_MAX_WIDTH."""
+    row_height = view.property("rowHeight") or ROW_HEIGHT
+    rows = view.count()
+    frame = 2 * view.frameWidth()
+    view.setFixedHeight(max(1, min(rows, MAX_VISIBLE_ROWS)) * row_height + frame)
+    metrics = view.fontMetrics()
+    bold = QFont(view.font())
+    bold.setBold(True)
+    bold_metrics = QFontMetrics(bold)
+    label = max((bold_metrics if view.item(i).data(SectionRole) else metrics).horizontalAdvance(view.item(i).text())
+                for i in range(rows)) if rows else 0
+    delegate = view.itemDelegate()
+    count = delegate.count_width() if isinstance(delegate, CountColumnDelegate) else 0
+    scroll = view.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) if rows > MAX_VISIBLE_ROWS else 0
+    view.setFixedWidth(max(LIST_MIN_WIDTH, min(LIST_MAX_WIDTH, label + _LABEL_PADDING + count + scroll + frame)))
 
 
 def disambiguated_labels(values: list[tuple[str, str, int]]) -> dict[str, str]:
@@ -108,6 +151,7 @@ class FilterPopup(QFrame):
         self.setObjectName("filterPopup")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.key = key
+        self.row_height = table_row_height(parent)
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(10, 8, 10, 8)
         self.layout_.setSpacing(6)
@@ -147,7 +191,7 @@ class ValueSetPopup(FilterPopup):
         selected = set(current.values) if current else set()
         self.search = QLineEdit(placeholderText="Search values")
         self.search.setClearButtonEnabled(True)
-        self.list = _count_list("valueList")
+        self.list = _count_list("valueList", self.row_height)
         ordered = sorted(values, key=lambda v: v[0] not in selected)
         shown = disambiguated_labels(values)
         for value, label, count in ordered:
@@ -158,8 +202,9 @@ class ValueSetPopup(FilterPopup):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if value in selected else Qt.CheckState.Unchecked)
             if value == NO_VALUE:
-                item.setForeground(QColor("#6e7781"))
+                item.setForeground(QColor(palette.themed("$text_secondary")))
             self.list.addItem(item)
+        fit_list(self.list)
         clear = QPushButton("Clear")
         clear.clicked.connect(self.clear)
         self.layout_.addWidget(self.search)
@@ -194,9 +239,14 @@ class ValueSetPopup(FilterPopup):
 
 
 class TagPopup(FilterPopup):
-    """ANY / ALL, and a list where each click cycles a tag: off -> include -> exclude -> off."""
+    """ANY / ALL, and a list where each click cycles a tag: off -> include -> exclude -> off.
 
-    def __init__(self, key: str, title: str, tags: list[tuple[str, int]], current: TagFilter | None, parent=None):
+    The user tags come first ("(no tags)" last among them), then, under a "System tags" header,
+    the system tags (core.filters.SYSTEM_TAGS) the rows carry, as the reference lists them.
+    """
+
+    def __init__(self, key: str, title: str, tags: list[tuple[str, int]], current: TagFilter | None, parent=None,
+                 system_tags: Sequence[tuple[str, int]] = ()):
         super().__init__(key, title, parent)
         current = current or TagFilter()
         mode_row = QHBoxLayout()
@@ -213,19 +263,29 @@ class TagPopup(FilterPopup):
         self.search = QLineEdit(placeholderText="Search tags")
         self.search.setClearButtonEnabled(True)
         self.layout_.addWidget(self.search)
-        self.list = _count_list("tagList")
+        self.list = _count_list("tagList", self.row_height)
         for name, count in tags:
             state = 1 if name in current.include else 2 if name in current.exclude else 0
             if name == "":
                 state = 1 if current.no_tags else 0
-            item = QListWidgetItem()
-            item.setData(Qt.ItemDataRole.UserRole, name)
-            item.setData(Qt.ItemDataRole.UserRole + 1, count)
-            self._set_state(item, state)
-            self.list.addItem(item)
+            self._add_tag(name, count, state, system=False)
+        self.section_item: QListWidgetItem | None = None
+        if system_tags:
+            self.section_item = QListWidgetItem(SYSTEM_SECTION)
+            self.section_item.setData(SectionRole, True)
+            self.section_item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            font = QFont(self.list.font())
+            font.setBold(True)
+            self.section_item.setFont(font)
+            self.section_item.setForeground(palette.current().colour("text_secondary"))
+            self.list.addItem(self.section_item)
+            for name, count in system_tags:
+                state = 1 if name in current.system_include else 2 if name in current.system_exclude else 0
+                self._add_tag(name, count, state, system=True)
+        fit_list(self.list)
         self.layout_.addWidget(self.list)
         hint = QLabel("Click a tag: include, then exclude, then off.")
-        hint.setStyleSheet("color: #6e7781;")
+        hint.setStyleSheet(palette.themed("color: $text_secondary;"))
         self.layout_.addWidget(hint)
         clear = QPushButton("Clear")
         clear.clicked.connect(self.clear)
@@ -233,6 +293,15 @@ class TagPopup(FilterPopup):
         self.list.itemClicked.connect(self.cycle)
         self.any_button.toggled.connect(lambda _on: self.emit_filter(self.current_filter()))
         self.search.textChanged.connect(self._filter_items)
+
+    def _add_tag(self, name: str, count: int, state: int, *, system: bool) -> None:
+        item = QListWidgetItem()
+        item.setData(Qt.ItemDataRole.UserRole, name)
+        item.setData(Qt.ItemDataRole.UserRole + 1, count)
+        item.setData(SystemTagRole, system)
+        item.setToolTip(f"System tag: {name}" if system else (name or "Experiments without tags"))
+        self._set_state(item, state)
+        self.list.addItem(item)
 
     def _set_state(self, item: QListWidgetItem, state: int) -> None:
         name = item.data(Qt.ItemDataRole.UserRole)
@@ -242,41 +311,53 @@ class TagPopup(FilterPopup):
         label = name or "(no tags)"
         item.setText(f"{_STATE_MARKS[state]}  {label}")
         item.setData(CountRole, item.data(Qt.ItemDataRole.UserRole + 1))
-        item.setForeground(_EXCLUDE_COLOUR if state == 2 else QColor("#24292f"))
+        item.setForeground(_EXCLUDE_COLOUR if state == 2 else QColor(palette.themed("$text")))
 
     def cycle(self, item: QListWidgetItem) -> None:
+        if item.data(SectionRole):
+            return  # the "System tags" header is no tag
         self._set_state(item, (item.data(Qt.ItemDataRole.UserRole + 2) + 1) % 3)
         self.emit_filter(self.current_filter())
 
-    def item_for(self, name: str) -> QListWidgetItem | None:
-        for i in range(self.list.count()):
-            if self.list.item(i).data(Qt.ItemDataRole.UserRole) == name:
-                return self.list.item(i)
+    def _tag_items(self) -> list[QListWidgetItem]:
+        return [item for item in map(self.list.item, range(self.list.count())) if not item.data(SectionRole)]
+
+    def item_for(self, name: str, system: bool = False) -> QListWidgetItem | None:
+        """The entry of user tag ``name`` ("" = "(no tags)"), or with ``system`` of system tag ``name``."""
+        for item in self._tag_items():
+            if item.data(Qt.ItemDataRole.UserRole) == name and bool(item.data(SystemTagRole)) == system:
+                return item
         return None
 
     def _filter_items(self, text: str) -> None:
         needle = text.lower()
-        for i in range(self.list.count()):
-            item = self.list.item(i)
+        for item in self._tag_items():
             item.setHidden(bool(needle) and needle not in (item.data(Qt.ItemDataRole.UserRole) or "").lower())
+        if self.section_item is not None:
+            self.section_item.setHidden(all(item.isHidden() for item in self._tag_items() if item.data(SystemTagRole)))
 
     def current_filter(self) -> TagFilter:
         include, exclude, no_tags = set(), set(), False
-        for i in range(self.list.count()):
-            item = self.list.item(i)
+        system_include, system_exclude = set(), set()
+        for item in self._tag_items():
             name, state = item.data(Qt.ItemDataRole.UserRole), item.data(Qt.ItemDataRole.UserRole + 2)
-            if name == "":
+            if item.data(SystemTagRole):
+                if state == 1:
+                    system_include.add(name)
+                elif state == 2:
+                    system_exclude.add(name)
+            elif name == "":
                 no_tags = state == 1
             elif state == 1:
                 include.add(name)
             elif state == 2:
                 exclude.add(name)
         return TagFilter("all" if self.all_button.isChecked() else "any", frozenset(include), frozenset(exclude),
-                         no_tags)
+                         no_tags, frozenset(system_include), frozenset(system_exclude))
 
     def clear(self) -> None:
-        for i in range(self.list.count()):
-            self._set_state(self.list.item(i), 0)
+        for item in self._tag_items():
+            self._set_state(item, 0)
         self.emit_filter(None)
 
 

@@ -16,6 +16,18 @@ STATUS_ICONS = {
     st.FAILED: "status-failed", st.PUBLISHING: "status-published", st.PUBLISHED: "status-published",
 }
 TYPE_ICONS = {"training", "testing", "inference", "data_processing", "controller", "optimizer"}
+# The experiment menu's and the batch bar's entries (ui.actions.eligibility keys), and the entries
+# other parts add to the menu (by object name).
+ACTION_ICONS = {
+    "details": "view-details", "full_screen": "full-screen", "manage_queue": "manage-queue",
+    "view_worker": "workers", "delete": "delete", "archive": "archive", "restore": "restore",
+    "enqueue": "enqueue", "retry": "retry", "dequeue": "dequeue", "reset": "reset", "abort": "abort",
+    "abort_children": "abort-children", "publish": "publish", "add_tags": "tag", "clone": "clone",
+    "move": "move", "compare": "view-comparison",
+    "experimentCopyLink": "link", "experimentCopyCompareLink": "link",
+    "experimentStar": "star", "experimentUnstar": "star", "action_export_json": "export", "menu_share": "share",
+    "customActionsMenu": "custom-action",
+}
 
 
 @lru_cache(maxsize=None)
@@ -42,3 +54,9 @@ def status_icon_name(status: str) -> str:
 
 def type_icon_name(task_type: str) -> str:
     return f"type-{task_type}" if task_type in TYPE_ICONS else "type-other"
+
+
+def action_icon(key: str) -> QIcon:
+    """The icon of a menu or batch bar entry; an empty icon for an entry without one."""
+    name = ACTION_ICONS.get(key)
+    return icon(name) if name else QIcon()

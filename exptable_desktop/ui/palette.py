@@ -165,3 +165,8 @@ def translucent(role: str, alpha: int):
     colour = QColor(getattr(_current, role))
     colour.setAlpha(alpha)
     return colour
+
+
+def contrasting_text(background: str) -> str:
+    """Black or white, whichever reads on ``background`` (a user's tag colour, say)."""
+    return "#000000" if QColor(background).lightness() > 140 else "#ffffff"

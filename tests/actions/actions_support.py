@@ -1,5 +1,5 @@
 """Support for the action tests: a small main window keeping the window API
-(window_api.md), experiment factories and a dialog answerer.
+(docs/window_api.md), experiment factories and a dialog answerer.
 
 The stand-in reads rows with ``core.queries.list_experiments`` and keeps them
 in memory, as the real table does with its column arrays, so the action code

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from actions_support import make_experiment
-from PySide6.QtWidgets import QDialogButtonBox
 
 from exptable_desktop.core import states as st
 from exptable_desktop.store.schema import Experiment, HyperParam
@@ -11,7 +10,7 @@ from exptable_desktop.ui.actions import dialogs
 
 
 def ok_button(dialog):
-    return dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    return dialog.buttons.action_button
 
 
 def test_clone_dialog_defaults_and_result(qtbot):

@@ -1,20 +1,25 @@
 """The batch action bar under the table, shown while one or more rows are checked."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolBar, QToolButton, QWidget
 
+from exptable_desktop.ui import icons
 from exptable_desktop.ui.actions.eligibility import BAR_ORDER, LABELS, entries_for
 
 BAR_LABELS = {**LABELS, "add_tags": "Tags ▾", "move": "Move to…", "delete": "Delete…"}
+BAR_ICON_SIZE = 16
+# In a bar too narrow for every label these entries show only their icon (their tooltips name them),
+# in this order, before any entry moves into the ">>" menu; Compare, Archive, Tags and Move keep theirs.
+COMPACT_ORDER = ("abort_children", "dequeue", "retry", "abort", "publish", "reset", "enqueue")
 # Qt's name for the ">>" button of a tool bar whose actions do not all fit.
 EXTENSION_NAME = "qt_toolbar_ext_button"
 
 BAR_STYLE = """
 QFrame#batchActionBar { background: palette(alternate-base); border-top: 1px solid palette(mid); }
 QFrame#batchActionBar QToolBar { border: none; background: transparent; spacing: 1px; }
-QFrame#batchActionBar QToolButton { padding: 3px 6px; border: 1px solid transparent; border-radius: 3px; }
+QFrame#batchActionBar QToolButton { padding: 3px 5px; border: 1px solid transparent; border-radius: 3px; }
 QFrame#batchActionBar QToolButton:hover:enabled { border-color: palette(mid); background: palette(button); }
 QFrame#batchActionBar QToolButton:checked { border-color: palette(highlight); }
 QFrame#batchActionBar QToolButton:disabled { color: palette(mid); }
@@ -47,6 +52,8 @@ class BatchActionBar(QFrame):
         self.show_only_button = QToolButton()
         self.show_only_button.setObjectName("showOnlySelected")
         self.show_only_button.setCheckable(True)
+        self.show_only_button.setIcon(icons.icon("funnel"))
+        self.show_only_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.show_only_button.setToolTip("Show only the checked experiments in the table")
         self.show_only_button.toggled.connect(self._show_only_toggled)
         layout.addWidget(self.show_only_button)
@@ -54,8 +61,11 @@ class BatchActionBar(QFrame):
         self.toolbar.setObjectName("batchActions")
         self.toolbar.setMovable(False)
         self.toolbar.setFloatable(False)
-        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toolbar.setIconSize(QSize(BAR_ICON_SIZE, BAR_ICON_SIZE))
         layout.addWidget(self.toolbar, 1)
+        self.toolbar.installEventFilter(self)
+        self._fitting = False
         self.extension_button().setToolTip("More actions: those that do not fit in the bar")
         self._archive_mode: bool | None = None
         # Parts that add entries after the built-in ones (ui.custom_actions_ui): ``rebuild(bar)`` when the
@@ -94,7 +104,9 @@ class BatchActionBar(QFrame):
             if key == "|":
                 self.toolbar.addSeparator()
                 continue
-            action = QAction(BAR_LABELS[key], self.toolbar)
+            action = QAction(icons.action_icon(key), BAR_LABELS[key], self.toolbar)
+            # A tool button shows the icon text, which Qt derives by dropping "…": "Move to…" read "Move to".
+            action.setIconText(BAR_LABELS[key])
             action.setObjectName(f"bar_{key}")
             action.triggered.connect(lambda _=False, k=key: self.trigger(k))
             self.toolbar.addAction(action)
@@ -106,6 +118,44 @@ class BatchActionBar(QFrame):
         for extension in self.extensions:
             extension.rebuild(self)
         self._archive_mode = archive_mode
+        self.fit_labels()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.toolbar and event.type() == QEvent.Type.Resize:
+            self.fit_labels()
+        return False
+
+    def compacted_keys(self) -> list[str]:
+        """Entries showing only their icon because the bar has no room for their labels."""
+        return [key for key, button in self.buttons.items()
+                if button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly]
+
+    def fit_labels(self) -> None:
+        """Every label while the bar has room; else COMPACT_ORDER's entries drop theirs, one at a time."""
+        if self._fitting or not self.buttons:
+            return
+        self._fitting = True
+        try:
+            for button in self.buttons.values():
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            layout = self.toolbar.layout()
+            margins = layout.contentsMargins()
+            widgets = [self.toolbar.widgetForAction(a) for a in self.toolbar.actions() if a.isVisible()]
+            widgets = [w for w in widgets if w is not None]
+            spare = (self.toolbar.contentsRect().width() - margins.left() - margins.right()
+                     - layout.spacing() * max(0, len(widgets) - 1))
+            needed = sum(w.sizeHint().width() for w in widgets)
+            for key in COMPACT_ORDER:
+                button = self.buttons.get(key)
+                if needed <= spare:
+                    break
+                if button is None:
+                    continue
+                full = button.sizeHint().width()
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+                needed -= full - button.sizeHint().width()
+        finally:
+            self._fitting = False
 
     def update_state(self) -> None:
         archive_mode = bool(self.window.is_archive_mode())

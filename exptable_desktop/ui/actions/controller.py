@@ -15,9 +15,10 @@ from PySide6.QtWidgets import QMenu, QWidget
 from exptable_desktop.core import actions as core
 from exptable_desktop.core import states as st
 from exptable_desktop.core.projects import ProjectError
-from exptable_desktop.store.db import StoreError
+from exptable_desktop.core.database import StoreError
 from exptable_desktop.core import lookups
 from exptable_desktop.core import queues as queue_ops
+from exptable_desktop.ui import icons
 from exptable_desktop.ui.actions import dialogs, preferences
 from exptable_desktop.ui.actions.eligibility import (
     LABELS,
@@ -44,8 +45,25 @@ def _noun(n: int) -> str:
     return "1 experiment" if n == 1 else f"{n} experiments"
 
 
-def _quoted(rows: Sequence[dict]) -> str:
-    return f'"{rows[0]["name"]}"' if len(rows) == 1 else _noun(len(rows))
+class Subject:
+    """How a confirmation names the experiments it acts on, one or many, so its sentences agree:
+    'Reset experiment "a"? Its logs …' and 'Reset 3 experiments? Their logs …'."""
+
+    def __init__(self, rows: Sequence[dict]):
+        one = len(rows) == 1
+        self.one = one
+        self.name = f'experiment "{rows[0]["name"]}"' if one else f"{len(rows)} experiments"
+        self.Name = self.name[:1].upper() + self.name[1:]  # at the start of a sentence
+        self.they, self.They = ("it", "It") if one else ("they", "They")
+        self.them = "it" if one else "them"
+        self.their, self.Their = ("its", "Its") if one else ("their", "Their")
+        self.are = "is" if one else "are"
+        self.s = "s" if one else ""  # a verb's ending after they: "it returns", "they return"
+
+
+def _names(rows: Sequence[dict]) -> list[str]:
+    """The names a confirmation lists: none for one experiment (its name is in the question)."""
+    return [r["name"] for r in rows] if len(rows) > 1 else []
 
 
 class ActionController(QObject):
@@ -101,11 +119,12 @@ class ActionController(QObject):
             label = LABELS[key] if key in ("details", "full_screen") else f"{LABELS[key]} ({n})"
             if key == "add_tags":
                 sub = self.tag_menu(ids, rows, menu, title=label)
+                sub.setIcon(icons.action_icon(key))
                 sub.menuAction().setObjectName("action_add_tags")
                 sub.menuAction().setEnabled(n > 0)
                 menu.addMenu(sub)
                 continue
-            action = menu.addAction(label)
+            action = menu.addAction(icons.action_icon(key), label)
             action.setObjectName(f"action_{key}")
             action.setEnabled(n > 0)
             action.setData(key)
@@ -116,6 +135,10 @@ class ActionController(QObject):
                 action.triggered.connect(lambda _=False, k=key: self.run(k, ids))
         for extend in self.menu_extensions:
             extend(menu, ids, rows, clicked)
+        for action in menu.actions():  # the entries other parts added (links, stars ...), by object name
+            name = action.menu().objectName() if action.menu() is not None else action.objectName()
+            if action.icon().isNull() and name in icons.ACTION_ICONS:
+                action.setIcon(icons.action_icon(name))
         self.last_menu = menu
         return menu
 
@@ -233,12 +256,12 @@ class ActionController(QObject):
         active = [r for r in eligible_rows("archive", self.rows(ids)) if r["status"] in (st.RUNNING, st.PENDING)]
         running = [r for r in active if r["status"] == st.RUNNING]
         if running:
+            who = Subject(running)
+            pending = " Pending experiments leave their queues." if len(active) > len(running) else ""
             answer = dialogs.confirm(
                 self._parent_widget(), "Archive",
-                f"Archiving running experiments will also abort them. {_noun(len(running))} "
-                f"{'is' if len(running) == 1 else 'are'} running"
-                + (" and pending ones leave their queues." if len(active) > len(running) else ".")
-                + " Archive anyway?",
+                f"{who.Name} {who.are} running; archiving also aborts {who.them}."
+                + pending + " Archive anyway?",
                 items=[r["name"] for r in running], ok_text="Archive")
             if not answer.accepted:
                 return None
@@ -260,11 +283,12 @@ class ActionController(QObject):
         rows = eligible_rows("delete", self.rows(ids))
         if not rows:
             return self._finish(core.delete(ids))
+        who = Subject(rows)
         answer = dialogs.confirm(
             self._parent_widget(), "Delete",
-            f"Are you sure you want to delete {_quoted(rows)}? This will also remove all captured logs, "
-            "results, artifacts and debug samples. This cannot be undone.",
-            items=[r["name"] for r in rows] if len(rows) > 1 else (), checkbox=FILES_BOX, ok_text="Delete")
+            f"Are you sure you want to delete {who.name}? This also removes {who.their} captured logs, "
+            "results, artifacts and debug samples, and cannot be undone.",
+            items=_names(rows), checkbox=FILES_BOX, ok_text="Delete", destructive=True)
         if not answer.accepted:
             return None
         return self._finish(core.delete(ids, delete_files=answer.checked), uncheck=True)
@@ -294,10 +318,12 @@ class ActionController(QObject):
         rows = eligible_rows("dequeue", self.rows(ids))
         if rows:
             queues = lookups.queue_name_of([r["id"] for r in rows])
-            where = (f'the "{queues[rows[0]["id"]]}" execution queue' if len(rows) == 1 and rows[0]["id"] in queues
-                     else "their execution queues" if len(rows) > 1 else "its execution queue")
+            who = Subject(rows)
+            where = (f'the "{queues[rows[0]["id"]]}" execution queue' if who.one and rows[0]["id"] in queues
+                     else f"{who.their} execution queue{'' if who.one else 's'}")
             answer = dialogs.confirm(self._parent_widget(), "Dequeue",
-                                     f"{_quoted(rows)} will be removed from {where}.", ok_text="Dequeue")
+                                     f"Dequeue {who.name}? {who.They} will be removed from {where}.",
+                                     items=_names(rows), ok_text="Dequeue")
             if not answer.accepted:
                 return None
         return self._finish(core.dequeue(ids))
@@ -306,11 +332,12 @@ class ActionController(QObject):
         rows = eligible_rows("reset", self.rows(ids))
         delete_files = True
         if rows:
+            who = Subject(rows)
             answer = dialogs.confirm(
                 self._parent_widget(), "Reset",
-                f"Reset {_quoted(rows)}? Its log and outputs (scalars, plots, debug samples, console, output "
-                "artifacts) will be deleted and it returns to Draft.",
-                items=[r["name"] for r in rows] if len(rows) > 1 else (), checkbox=FILES_BOX, ok_text="Reset")
+                f"Reset {who.name}? {who.Their} logs, scalars, plots, debug samples, console output "
+                f"and output artifacts will be deleted, and {who.they} return{who.s} to Draft.",
+                items=_names(rows), checkbox=FILES_BOX, ok_text="Reset", destructive=True)
             if not answer.accepted:
                 return None
             delete_files = answer.checked
@@ -319,10 +346,12 @@ class ActionController(QObject):
     def _do_abort(self, ids: list[str]) -> core.ActionResult | None:
         rows = eligible_rows("abort", self.rows(ids))
         if rows:
+            who = Subject(rows)
             answer = dialogs.confirm(
                 self._parent_widget(), "Abort",
-                f"{_quoted(rows)} will be stopped and additional model updates will not be allowed.",
-                items=[r["name"] for r in rows] if len(rows) > 1 else (), ok_text="Abort")
+                f"Abort {who.name}? {who.They} will be stopped, and {who.their} models will "
+                "accept no further updates.",
+                items=_names(rows), ok_text="Abort", destructive=True)
             if not answer.accepted:
                 return None
         return self._finish(core.abort(ids))
@@ -334,10 +363,12 @@ class ActionController(QObject):
             self.window.show_message("No Pending or Running children to abort")
             return None
         if children:
+            text = ("This Pending or Running child experiment will be aborted:" if len(children) == 1 else
+                    f"These {len(children)} Pending or Running child experiments will be aborted:")
             answer = dialogs.confirm(
-                self._parent_widget(), "Abort All Children",
-                f"These {_noun(len(children))} (Pending or Running children) will be aborted:",
-                items=[f"{c.name} ({st.status_label(c.status)})" for c in children], ok_text="Abort All")
+                self._parent_widget(), "Abort All Children", text,
+                items=[f"{c.name} ({st.status_label(c.status)})" for c in children], ok_text="Abort All",
+                destructive=True)
             if not answer.accepted:
                 return None
         result = core.abort_children(ids)
@@ -347,11 +378,12 @@ class ActionController(QObject):
     def _do_publish(self, ids: list[str]) -> core.ActionResult | None:
         rows = eligible_rows("publish", self.rows(ids))
         if rows:
+            who = Subject(rows)
             answer = dialogs.confirm(
                 self._parent_widget(), "Publish",
-                f"Publish {_quoted(rows)}? Published experiments are read-only and cannot be reset. "
-                "Their outputs, including models, are published too.",
-                items=[r["name"] for r in rows] if len(rows) > 1 else (), ok_text="Publish")
+                f"Publish {who.name}? {who.They} become{who.s} read-only and can no "
+                f"longer be reset; {who.their} outputs, including models, are published too.",
+                items=_names(rows), ok_text="Publish")
             if not answer.accepted:
                 return None
         return self._finish(core.publish(ids))

@@ -35,9 +35,29 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core.formatting import tag_colors
 from exptable_desktop.core.lookups import QueueSnapshot, TagInfo, WorkerSnapshot
+from exptable_desktop.core.projects import ProjectError, split_path
+from exptable_desktop.ui import icons, palette
+from exptable_desktop.ui.style import dialog_sheet
 
 # Long selections are listed up to this many names, then "and N more".
 LIST_LIMIT = 50
+# The dialogs' margins and the room between their parts, in pixels.
+MARGIN = 18
+SPACING = 12
+# The ``buttonRole`` property the dialog style sheet colours by.
+PRIMARY, DESTRUCTIVE = "primary", "destructive"
+PROJECT_PART_LIMIT = 255  # characters of one level of a project path (core.projects)
+
+
+def project_path_problem(text: str) -> str:
+    """Why ``text`` cannot name a project ("a/b/c"), or "" when it can."""
+    try:
+        parts = split_path(text)
+    except ProjectError:
+        return "Choose a project."
+    if any(len(part) > PROJECT_PART_LIMIT for part in parts):
+        return f"A project name has at most {PROJECT_PART_LIMIT} characters."
+    return ""
 
 
 def _searchable_combo(items: Sequence[str], current: str | None) -> QComboBox:
@@ -54,12 +74,53 @@ def _searchable_combo(items: Sequence[str], current: str | None) -> QComboBox:
     return combo
 
 
-def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
-    box = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-    box.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
-    box.accepted.connect(dialog.accept)
-    box.rejected.connect(dialog.reject)
-    return box
+class ActionButtons(QDialogButtonBox):
+    """Cancel and the dialog's action, as plain push buttons.
+
+    Standard buttons (Ok, Cancel) carry the platform's stock icons on some desktops (a green tick
+    on "Reset"); these carry none. A destructive action is red and never the default button:
+    Enter cancels, the action takes a click.
+    """
+
+    def __init__(self, dialog: QDialog, action_text: str, *, destructive: bool = False):
+        super().__init__()
+        self.setObjectName("dialogButtons")
+        self.action_button = QPushButton(action_text)
+        self.action_button.setObjectName("destructiveButton" if destructive else "primaryButton")
+        self.action_button.setProperty("buttonRole", DESTRUCTIVE if destructive else PRIMARY)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.addButton(self.action_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
+        if destructive:
+            self.action_button.setAutoDefault(False)
+            self.cancel_button.setDefault(True)
+        else:
+            self.action_button.setDefault(True)
+        self.accepted.connect(dialog.accept)
+        self.rejected.connect(dialog.reject)
+
+
+def _styled(dialog: QDialog) -> QVBoxLayout:
+    """The app's look and spacing for ``dialog``; returns its (vertical) layout."""
+    dialog.setStyleSheet(dialog_sheet())
+    layout = QVBoxLayout(dialog)
+    layout.setContentsMargins(MARGIN, MARGIN, MARGIN, MARGIN)
+    layout.setSpacing(SPACING)
+    return layout
+
+
+def _note(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    return label
+
+
+def _say(label: QLabel, text: str) -> None:
+    """Show ``text`` in ``label``; an empty label takes no room (no gap above the buttons)."""
+    label.setText(text)
+    label.setVisible(bool(text))
 
 
 # ---- Confirmation --------------------------------------------------------------------
@@ -71,42 +132,66 @@ class Confirmation:
 
 
 class ConfirmDialog(QDialog):
-    """A question, optionally a list of what it affects and one option box."""
+    """A question, optionally a list of what it affects and one option box.
+
+    ``destructive``: the action deletes or stops something for good; the dialog shows a warning
+    sign and a red action button that is not the default.
+    """
 
     def __init__(self, parent: QWidget | None, title: str, text: str, *, items: Sequence[str] = (),
-                 checkbox: str | None = None, checkbox_default: bool = True, ok_text: str = "OK"):
+                 checkbox: str | None = None, checkbox_default: bool = True, ok_text: str = "OK",
+                 destructive: bool = False):
         super().__init__(parent)
         self.setObjectName("confirmDialog")
         self.setWindowTitle(title)
-        layout = QVBoxLayout(self)
+        layout = _styled(self)
+        question = QHBoxLayout()
+        question.setSpacing(SPACING)
+        if destructive:
+            sign = QLabel()
+            sign.setObjectName("warningSign")
+            sign.setPixmap(icons.icon("warning").pixmap(28, 28))
+            question.addWidget(sign, 0, Qt.AlignmentFlag.AlignTop)
         self.text_label = QLabel(text)
+        self.text_label.setObjectName("confirmText")
         self.text_label.setWordWrap(True)
         self.text_label.setMinimumWidth(420)
-        layout.addWidget(self.text_label)
+        question.addWidget(self.text_label, 1)
+        layout.addLayout(question)
         self.item_list: QListWidget | None = None
         if items:
             self.item_list = QListWidget()
+            self.item_list.setObjectName("confirmItems")
+            # A list to read, not to pick from.
+            self.item_list.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+            self.item_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             shown = list(items)[:LIST_LIMIT]
             self.item_list.addItems(shown)
             if len(items) > LIST_LIMIT:
                 self.item_list.addItem(f"… and {len(items) - LIST_LIMIT} more")
-            self.item_list.setMaximumHeight(min(220, 22 * (len(shown) + 1) + 6))
             layout.addWidget(self.item_list)
+            self.item_list.ensurePolished()  # the sheet's item padding counts in the row height
+            rows = self.item_list.count()
+            row_height = self.item_list.sizeHintForRow(0)
+            self.item_list.setFixedHeight(min(220, row_height * rows + 2 * self.item_list.frameWidth() + 6))
         self.option: QCheckBox | None = None
         if checkbox:
             self.option = QCheckBox(checkbox)
+            self.option.setObjectName("confirmOption")
             self.option.setChecked(checkbox_default)
             layout.addWidget(self.option)
-        layout.addWidget(_buttons(self, ok_text))
+        self.buttons = ActionButtons(self, ok_text, destructive=destructive)
+        layout.addWidget(self.buttons)
 
     def result_value(self, accepted: bool) -> Confirmation:
         return Confirmation(accepted, bool(self.option and self.option.isChecked()))
 
 
 def confirm(parent: QWidget | None, title: str, text: str, *, items: Sequence[str] = (),
-            checkbox: str | None = None, checkbox_default: bool = True, ok_text: str = "OK") -> Confirmation:
+            checkbox: str | None = None, checkbox_default: bool = True, ok_text: str = "OK",
+            destructive: bool = False) -> Confirmation:
     dialog = ConfirmDialog(parent, title, text, items=items, checkbox=checkbox,
-                           checkbox_default=checkbox_default, ok_text=ok_text)
+                           checkbox_default=checkbox_default, ok_text=ok_text, destructive=destructive)
     return dialog.result_value(dialog.exec() == QDialog.DialogCode.Accepted)
 
 
@@ -123,7 +208,7 @@ class QueueDialog(QDialog):
         self._has_workers = has_workers
         noun = "experiment" if count == 1 else f"{count} experiments"
         self.setWindowTitle("Retry" if retry else "Enqueue")
-        layout = QVBoxLayout(self)
+        layout = _styled(self)
         text = (f"Enqueue the previously failed {noun} again; make sure you have corrected the problem first."
                 if retry else f"Enqueue the {noun} for execution.")
         intro = QLabel(text)
@@ -134,11 +219,9 @@ class QueueDialog(QDialog):
         self.queue_combo.setObjectName("queueCombo")
         form.addRow("Queue:", self.queue_combo)
         layout.addLayout(form)
-        self.note = QLabel()
-        self.note.setObjectName("queueNote")
-        self.note.setWordWrap(True)
+        self.note = _note("queueNote")
         layout.addWidget(self.note)
-        self.buttons = _buttons(self, "Retry" if retry else "Enqueue")
+        self.buttons = ActionButtons(self, "Retry" if retry else "Enqueue")
         layout.addWidget(self.buttons)
         self.queue_combo.editTextChanged.connect(self._update_note)
         self._update_note()
@@ -148,17 +231,16 @@ class QueueDialog(QDialog):
 
     def _update_note(self) -> None:
         name = self.chosen()
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setEnabled(bool(name))
+        self.buttons.action_button.setEnabled(bool(name))
         if not name:
-            self.note.setText("Type a queue name.")
+            _say(self.note, "Type a queue name.")
             return
         notes = []
         if name not in self._queues:
             notes.append(f'"{name}" is a new queue; it will be created.')
         if not self._has_workers(name):
             notes.append(f'⚠ No worker listens to "{name}": the experiments will wait as Pending until one does.')
-        self.note.setText("\n".join(notes))
+        _say(self.note, "\n".join(notes))
 
 
 def ask_queue(parent: QWidget | None, queues: Sequence[str], preselected: str, *, count: int, retry: bool,
@@ -186,7 +268,7 @@ class CloneDialog(QDialog):
         self.setObjectName("cloneDialog")
         self.setWindowTitle("Clone Experiment" if count == 1 else f"Clone {count} Experiments")
         self._count = count
-        layout = QVBoxLayout(self)
+        layout = _styled(self)
         form = QFormLayout()
         self.project_combo = _searchable_combo(projects, default_project)
         self.project_combo.setObjectName("cloneProject")
@@ -207,26 +289,26 @@ class CloneDialog(QDialog):
         self.description_edit.setMaximumHeight(90)
         form.addRow("Description:", self.description_edit)
         layout.addLayout(form)
-        self.error = QLabel()
-        self.error.setStyleSheet("color: #c62828;")
+        self.error = _note("dialogError")
         layout.addWidget(self.error)
-        self.buttons = _buttons(self, "Clone")
+        self.buttons = ActionButtons(self, "Clone")
         layout.addWidget(self.buttons)
         self.project_combo.editTextChanged.connect(self._validate)
         self.name_edit.textChanged.connect(self._validate)
         self._validate()
 
     def _problem(self) -> str:
-        if not self.project_combo.currentText().strip().strip("/"):
-            return "Choose a project."
+        problem = project_path_problem(self.project_combo.currentText())
+        if problem:
+            return problem
         if self._count == 1 and len(self.name_edit.text().strip()) < 2:
             return "A name needs at least 2 characters."
         return ""
 
     def _validate(self) -> None:
         problem = self._problem()
-        self.error.setText(problem)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not problem)
+        _say(self.error, problem)
+        self.buttons.action_button.setEnabled(not problem)
 
     def request(self) -> CloneRequest:
         return CloneRequest(
@@ -246,23 +328,36 @@ def ask_clone(parent: QWidget | None, source_name: str, count: int, projects: Se
 
 
 class ProjectDialog(QDialog):
+    """Move to Project: pick a project or type a path; Move is enabled only for a usable path."""
+
     def __init__(self, parent: QWidget | None, count: int, projects: Sequence[str], default: str | None):
         super().__init__(parent)
         self.setObjectName("moveDialog")
         self.setWindowTitle("Move to Project")
-        layout = QVBoxLayout(self)
-        noun = "1 experiment" if count == 1 else f"{count} experiments"
-        layout.addWidget(QLabel(f"Move {noun} to the project (type a path such as a/b to create one):"))
+        layout = _styled(self)
+        noun = "the experiment" if count == 1 else f"the {count} experiments"
+        intro = QLabel(f"Move {noun} to this project:")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         self.project_combo = _searchable_combo(projects, default)
         self.project_combo.setObjectName("moveProject")
+        self.project_combo.lineEdit().setPlaceholderText("Pick a project or type a new one (a/b/c)")
         layout.addWidget(self.project_combo)
-        self.buttons = _buttons(self, "Move")
+        self.error = _note("dialogError")
+        layout.addWidget(self.error)
+        self.buttons = ActionButtons(self, "Move")
         layout.addWidget(self.buttons)
-        self.project_combo.editTextChanged.connect(
-            lambda: self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(bool(self.chosen())))
+        self.project_combo.editTextChanged.connect(self._validate)
+        self._validate()
 
     def chosen(self) -> str:
         return self.project_combo.currentText().strip().strip("/")
+
+    def _validate(self) -> None:
+        problem = project_path_problem(self.project_combo.currentText())
+        # An empty field is no error yet: the button says it all until something is typed.
+        _say(self.error, problem if self.project_combo.currentText().strip() else "")
+        self.buttons.action_button.setEnabled(not problem)
 
 
 def ask_project(parent: QWidget | None, count: int, projects: Sequence[str], default: str | None) -> str | None:
@@ -288,7 +383,7 @@ class TagColorsDialog(QDialog):
         self.setWindowTitle("Tag Colours")
         self._original = {t.name: (t.background, t.foreground) for t in tags}
         self._current = dict(self._original)
-        layout = QVBoxLayout(self)
+        layout = _styled(self)
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Search tags")
         layout.addWidget(self.filter_edit)
@@ -320,7 +415,8 @@ class TagColorsDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setMinimumSize(460, 260)
         layout.addWidget(self.table)
-        layout.addWidget(_buttons(self, "Save"))
+        self.buttons = ActionButtons(self, "Save")
+        layout.addWidget(self.buttons)
         self.filter_edit.textChanged.connect(self._filter)
 
     @staticmethod
@@ -338,7 +434,7 @@ class TagColorsDialog(QDialog):
         for which, color in (("background", bg), ("foreground", fg)):
             swatch = self._swatches[(name, which)]
             swatch.setText(color)
-            text = "#000000" if QColor(color).lightness() > 140 else "#ffffff"
+            text = palette.contrasting_text(color)
             swatch.setStyleSheet(f"background: {color}; color: {text}; border: 1px solid palette(mid); padding: 2px 8px;")
 
     def _filter(self, text: str) -> None:

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 
 from exptable_desktop.core import states as st
 from exptable_desktop.core.actions import why_not
-from exptable_desktop.store.db import read_only_reason
+from exptable_desktop.core.database import read_only_reason
 
 # Entries that run a core batch action, keyed by the core action name.
 BATCH_ACTIONS = (

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from exptable_desktop.paths import current_user
-from exptable_desktop.store.bulk import get_preference, set_preference
+from exptable_desktop.core.database import get_preference, set_preference
 
 LAST_QUEUE = "actions.last_queue"
 DEFAULT_QUEUE = "default"

@@ -12,6 +12,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QCheckBox, QLineEdit, QMenu, QVBoxLayout, QWidget, QWidgetAction
 
+from exptable_desktop.ui import icons
+
 # More tags than this are reached by typing, so the menu stays on screen.
 SHOWN_TAGS = 40
 
@@ -52,7 +54,7 @@ class TagMenu(QMenu):
         search_action.setDefaultWidget(holder)
         self.addAction(search_action)
 
-        self.create_action = self.addAction("")
+        self.create_action = self.addAction(icons.icon("new-experiment"), "")
         self.create_action.setObjectName("createTag")
         self.create_action.triggered.connect(lambda: self.choose(self.search_edit.text().strip()))
         self.create_action.setVisible(False)
@@ -61,7 +63,7 @@ class TagMenu(QMenu):
         self.more_action = self.addAction("")
         self.more_action.setEnabled(False)
         self.more_action.setVisible(False)
-        self.colors_action = self.addAction("Tag Colours…")
+        self.colors_action = self.addAction(icons.icon("palette"), "Tag Colours…")
         self.colors_action.setObjectName("tagColors")
         self.colors_action.triggered.connect(self._on_colors)
 
