@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 
 from peewee import fn
 
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.schema import Experiment, Project
 
 
 class ProjectError(Exception):
-    pass
+    """A project change that cannot be made (bad name, name taken, no such project); a one-line message."""
 
 
 def split_path(path: str) -> list[str]:
@@ -48,6 +49,7 @@ def find_project(path: str) -> Project | None:
 
 @dataclass
 class ProjectNode:
+    """A project in the project tree, with its experiment count and sub-projects."""
     id: int
     name: str
     path: str
@@ -133,6 +135,15 @@ def _get(project_id: int) -> Project:
     return project
 
 
+def project_name_problem(name: str) -> str:
+    """Why ``name`` cannot name a project ("" when it can): what create and rename would refuse."""
+    try:
+        _clean_name(name)
+    except ProjectError as exc:
+        return str(exc)
+    return ""
+
+
 def _sibling_exists(name: str, parent_id: int | None, except_id: int | None = None) -> bool:
     query = Project.select().where((Project.name == name) & (
         Project.parent.is_null() if parent_id is None else Project.parent == parent_id))
@@ -148,8 +159,7 @@ def _path_of(project_id: int | None) -> str:
 def _restamp_experiments(project_ids: list[int]) -> None:
     """Make open tables read these projects' experiments again (their project path changed):
     an UPDATE, even one that changes nothing, stamps the rows' change sequence numbers."""
-    for start in range(0, len(project_ids), 500):
-        chunk = project_ids[start:start + 500]
+    for chunk in chunked(project_ids):
         Experiment.update(project=Experiment.project).where(Experiment.project.in_(chunk)).execute()
 
 
@@ -307,6 +317,7 @@ SAMPLE_MARKER_KEY = "sample_data"
 
 @dataclass
 class SampleData:
+    """What the first start's sample data added (experiments, projects, queues, tags, workers), for its removal."""
     experiments: list[str]
     projects: list[int]
     queues: list[int]
@@ -351,6 +362,7 @@ def sample_data() -> SampleData | None:
 
 @dataclass
 class SampleRemoval:
+    """What Remove sample data removed, and the sample projects kept because they now hold other experiments."""
     experiments: int = 0
     projects: int = 0
     kept_projects: list[str] = field(default_factory=list)  # sample projects that now hold other experiments
@@ -372,8 +384,7 @@ def remove_sample_data() -> SampleRemoval:
     files: list[str] = []
     with write_transaction():
         present = []
-        for start in range(0, len(sample.experiments), 500):
-            chunk = sample.experiments[start:start + 500]
+        for chunk in chunked(sample.experiments):
             present += [i for (i,) in Experiment.select(Experiment.id).where(Experiment.id.in_(chunk)).tuples()]
         if present:
             files = _delete_experiments(present)

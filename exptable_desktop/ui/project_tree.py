@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QHeaderView,
-    QInputDialog,
     QMenu,
     QMessageBox,
     QTreeView,
@@ -208,8 +207,11 @@ class ProjectTree(QWidget):
 # ---- The tree's menu: projects and sample data ------------------------------------------------------------
 
 def ask_text(parent, title: str, label: str, text: str = "") -> str | None:
-    value, ok = QInputDialog.getText(parent, title, label, text=text)
-    return value if ok else None
+    from exptable_desktop.core.projects import project_name_problem
+    from exptable_desktop.ui.actions.dialogs import ask_text as ask
+
+    return ask(parent, title, label, text, action_text="Create" if title == "New project" else "Rename",
+               problem=project_name_problem)
 
 
 def ask_delete(parent, path: str, contents) -> str | None:

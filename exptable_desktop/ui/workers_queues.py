@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QMenu,
     QMessageBox,
@@ -1079,8 +1078,8 @@ class WorkersQueuesWindow(QWidget):
 
     # The questions this window asks; tests replace them.
     def ask_text(self, title: str, label: str, text: str = "") -> str | None:
-        value, ok = QInputDialog.getText(self, title, label, text=text)
-        return value.strip() if ok and value.strip() else None
+        from exptable_desktop.ui.actions.dialogs import ask_text
+        return ask_text(self, title, label, text, problem=lambda value: "" if value.strip() else "a queue needs a name")
 
     def confirm(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(self, title, text,

@@ -367,6 +367,50 @@ def ask_project(parent: QWidget | None, count: int, projects: Sequence[str], def
     return dialog.chosen() or None
 
 
+class TextDialog(QDialog):
+    """One line of text (a new project's name, a new name): the action is enabled only for a usable
+    value, and the reason shows under the field once something is typed."""
+
+    def __init__(self, parent: QWidget | None, title: str, label: str, text: str = "", *,
+                 action_text: str = "OK", problem: Callable[[str], str] | None = None):
+        super().__init__(parent)
+        self.setObjectName("textDialog")
+        self.setWindowTitle(title)
+        self._problem = problem or (lambda value: "" if value.strip() else "a name is needed")
+        layout = _styled(self)
+        prompt = QLabel(label)
+        prompt.setWordWrap(True)
+        layout.addWidget(prompt)
+        self.line_edit = QLineEdit(text)
+        self.line_edit.setObjectName("textDialogValue")
+        self.line_edit.selectAll()
+        layout.addWidget(self.line_edit)
+        self.error = _note("dialogError")
+        layout.addWidget(self.error)
+        self.buttons = ActionButtons(self, action_text)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(360)
+        self.line_edit.textChanged.connect(self._validate)
+        self._validate()
+
+    def value(self) -> str:
+        return self.line_edit.text().strip()
+
+    def _validate(self) -> None:
+        problem = self._problem(self.line_edit.text())
+        _say(self.error, problem if self.line_edit.text().strip() else "")
+        self.buttons.action_button.setEnabled(not problem)
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, text: str = "", *, action_text: str = "OK",
+             problem: Callable[[str], str] | None = None) -> str | None:
+    """The text typed and accepted (stripped), or None when cancelled."""
+    dialog = TextDialog(parent, title, label, text, action_text=action_text, problem=problem)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.value()
+
+
 # ---- Tag colours -----------------------------------------------------------------------------
 
 def chip_style(background: str, foreground: str) -> str:
