@@ -103,7 +103,7 @@ def main() -> int:
 
                 panel = fresh_panel("SCALARS")
                 scalar_ms.append(timed(lambda: show(panel, scalar_id)))
-                view = panel.scalars_tab.plot_widget("loss").getPlotItem().getViewBox()
+                view = panel.scalars_tab.plot_widget("loss").plot_item.getViewBox()
                 frames = []
                 for step in range(20):  # zoom in, then pan: one repaint each
                     if step < 10:

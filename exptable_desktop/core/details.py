@@ -18,7 +18,9 @@ from exptable_desktop.core.projects import project_paths
 from exptable_desktop.core.plotly_figures import normalize_plotly, numbers as _plot_numbers
 from exptable_desktop.core.queries import tags_of
 from exptable_desktop.paths import current_user
+from exptable_desktop.core import editing
 from exptable_desktop.store import bulk
+from exptable_desktop.store.db import run_write
 from exptable_desktop.store.schema import (
     Artifact,
     ConfigObject,
@@ -30,10 +32,11 @@ from exptable_desktop.store.schema import (
     MetricSummary,
     Plot,
     Queue,
-    ScalarChunk,
     SingleValue,
     Tag,
+    database_proxy,
 )
+from exptable_desktop.store.series import read_series_from
 
 NOT_AVAILABLE = "N/A"
 PROPERTIES = "properties"
@@ -92,6 +95,28 @@ def live_state(experiment_id: str) -> LiveState | None:
                              Experiment.last_iteration)
            .where(Experiment.id == experiment_id).tuples().first())
     return LiveState(*row) if row else None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """One poll of the panel: the experiment's live state (None: it is gone) and, only when that
+    state differs from the one the panel knew, its header."""
+    state: LiveState | None
+    header: dict[str, Any] | None
+
+
+def poll(experiment_id: str, known: LiveState | None) -> PollResult:
+    """What the details panel's live poll reads (off the UI thread): one small row, and the header
+    only when that row moved since ``known``."""
+    state = live_state(experiment_id)
+    if state is None or state == known:
+        return PollResult(state, None)
+    return PollResult(state, header(experiment_id))
+
+
+def database_open() -> bool:
+    """Whether a database is open (the panel reads its preferences only then)."""
+    return database_proxy.obj is not None
 
 
 def header(experiment_id: str) -> dict[str, Any] | None:
@@ -217,6 +242,7 @@ def status_of(experiment_id: str) -> str | None:
 
 @dataclass
 class Param:
+    """A hyperparameter as the details panel shows it: value, and type, description and default for its tooltip."""
     name: str
     value: str
     type: str = ""
@@ -246,6 +272,18 @@ def configuration(experiment_id: str) -> dict[str, Any]:
                .order_by(ConfigObject.name)}
     return {"properties": properties, "sections": dict(sorted(sections.items(), key=lambda kv: section_label(kv[0]).lower())),
             "objects": objects}
+
+
+def save_parameter_section(experiment_id: str, section: str, changed: dict[str, str], removed: list[str]) -> None:
+    """CONFIGURATION's Save of one section: set ``changed``, delete ``removed``, in one transaction, so
+    a refused delete leaves the changes unsaved too. Raises ``editing.ReadOnlyError``,
+    ``actions.ActionError`` or ``ValueError`` saying why not."""
+    def work():
+        if changed:
+            editing.require(editing.set_hyperparams([experiment_id], section, changed))
+        if removed:
+            editing.require(editing.delete_hyperparams([experiment_id], section, removed))
+    run_write(work)
 
 
 # ---- ARTIFACTS -----------------------------------------------------------------------
@@ -351,9 +389,11 @@ def console_hostname(experiment_id: str) -> str:
 
 @dataclass
 class SeriesCursor:
-    """How far a series has been read: the chunk read last and how many of its points."""
-    seq: int = -1
-    count: int = 0
+    """How far a series has been read: the number of its points read so far.
+
+    A point count, not a stored row: the store merges a growing series' small rows
+    (``store.series``), but a point keeps its position."""
+    points: int = 0
 
 
 def series_since(experiment_id: str, metric: str, variant: str, cursor: SeriesCursor, *,
@@ -364,26 +404,9 @@ def series_since(experiment_id: str, metric: str, variant: str, cursor: SeriesCu
     million-point series costs the new points, not the whole series. Without
     ``timestamps`` (an iterations axis) a third less is read, and None returned.
     """
-    columns = [ScalarChunk.seq, ScalarChunk.iterations, ScalarChunk.values]
-    if timestamps:
-        columns.append(ScalarChunk.timestamps)
-    rows = list(ScalarChunk.select(*columns)
-                .where((ScalarChunk.experiment == experiment_id) & (ScalarChunk.metric == metric)
-                       & (ScalarChunk.variant == variant) & (ScalarChunk.seq >= cursor.seq))
-                .order_by(ScalarChunk.seq).tuples())
-    parts: list[list[np.ndarray]] = [[], [], []]
-    new_cursor = SeriesCursor(cursor.seq, cursor.count)
-    for seq, *blobs in rows:
-        skip = cursor.count if seq == cursor.seq else 0
-        for n, (blob, dtype) in enumerate(zip(blobs, ("<i8", "<f8", "<f8"))):
-            parts[n].append(np.frombuffer(blob, dtype=dtype)[skip:])
-        new_cursor = SeriesCursor(seq, len(blobs[0]) // 8)
-    its = np.concatenate(parts[0]) if parts[0] else np.zeros(0, dtype=np.int64)
-    vals = np.concatenate(parts[1]) if parts[1] else np.zeros(0, dtype=np.float64)
-    if not timestamps:
-        return its, vals, None, new_cursor
-    stamps = np.concatenate(parts[2]) if parts[2] else np.zeros(0, dtype=np.float64)
-    return its, vals, stamps, new_cursor
+    new = read_series_from(experiment_id, metric, variant, cursor.points, timestamps=timestamps)
+    return (new.iterations, new.values, new.timestamps if timestamps else None,
+            SeriesCursor(cursor.points + len(new)))
 
 
 def series_counts(experiment_id: str) -> dict[tuple[str, str], int]:
@@ -409,6 +432,34 @@ def metric_values(experiment_id: str) -> list[dict[str, Any]]:
 def single_values(experiment_id: str) -> list[tuple[str, float | None]]:
     return list(SingleValue.select(SingleValue.name, SingleValue.value)
                 .where(SingleValue.experiment == experiment_id).order_by(SingleValue.name).tuples())
+
+
+@dataclass
+class ScalarNews:
+    """What changed in an experiment's scalars since a look: its point counts, the points of the series
+    that grew (iterations, values, time stamps or None, the new cursor), the metric-values rows (None
+    when no count moved) and the single values."""
+    counts: dict[tuple[str, str], int]
+    points: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray | None, SeriesCursor]]
+    metric_rows: list[dict[str, Any]] | None
+    singles: list[tuple[str, float | None]]
+
+
+def scalar_news(experiment_id: str, seen: dict[tuple[str, str], tuple[SeriesCursor, int]],
+                known_counts: dict[tuple[str, str], int], *, timestamps: bool) -> ScalarNews:
+    """The scalars reported since a look that had read ``seen`` (per series: its cursor and how many
+    points) and counted ``known_counts``. Reads only new points; plain data, so a worker thread can
+    read it for the UI."""
+    counts = series_counts(experiment_id)
+    singles = single_values(experiment_id)
+    if counts == known_counts:
+        return ScalarNews(counts, {}, None, singles)
+    points = {}
+    for key, count in counts.items():
+        cursor, have = seen.get(key, (SeriesCursor(), -1))
+        if count != have:
+            points[key] = series_since(experiment_id, *key, cursor, timestamps=timestamps)
+    return ScalarNews(counts, points, metric_values(experiment_id), singles)
 
 
 def experiment_start(experiment_id: str) -> float | None:

@@ -358,13 +358,13 @@ def test_exptable_compare_writes_the_html_report_and_values_csv(script_env, db_u
 
 def test_exptable_compare_errors_are_one_line(script_env, db_url, db, tmp_path):
     ids = make_sweep(1)
-    for args, fragment in (
-            (["compare", ids[0], "--db", db_url], "--html FILE"),
+    for args, fragment, exit_code in (
+            (["compare", ids[0], "--db", db_url], "--html FILE", 2),  # a usage error
             (["compare", ids[0], "nosuchexperiment", "--db", db_url, "--html", str(tmp_path / "a.html")],
-             "no experiment nosuchexperiment"),
-            (["compare", ids[0], "--db", db_url, "--html", str(tmp_path / "missing" / "a.html")], "cannot write")):
+             "no experiment nosuchexperiment", 1),
+            (["compare", ids[0], "--db", db_url, "--html", str(tmp_path / "missing" / "a.html")], "cannot write", 1)):
         result = run_exptable(script_env, *args)
-        assert result.returncode == 1
+        assert result.returncode == exit_code
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in result.stderr
     assert not (tmp_path / "a.html").exists()

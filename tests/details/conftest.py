@@ -10,6 +10,14 @@ from details_helpers import RICH_SCRIPT, experiment_ids, write_repo_script
 
 
 @pytest.fixture
+def db(db):
+    """The shared ``db``; a panel's live poll still reading ends before the database closes."""
+    yield db
+    from exptable_desktop.ui.details.panel import wait_for_polls
+    wait_for_polls()
+
+
+@pytest.fixture
 def sdk_experiment(script_env, tmp_path) -> str:
     """A completed experiment recorded by a real script through ``from exptable_desktop import Task``."""
     script = write_repo_script(tmp_path, RICH_SCRIPT)

@@ -76,7 +76,7 @@ def test_console_and_scalars_grow_in_the_open_panel_keeping_zoom(qtbot, live_run
     scalars = panel.scalars_tab
     qtbot.waitUntil(lambda: scalars.series_length(("loss", "train")) >= 10, timeout=15000)
     curve = scalars.curves(("loss", "train"))[1]
-    view = scalars.plot_widget("loss").getPlotItem().getViewBox()
+    view = scalars.plot_widget("loss").plot_item.getViewBox()
     view.setRange(xRange=(2, 6), yRange=(0.1, 0.4), padding=0)  # the person zooms in
     zoomed = view.viewRange()
     length = scalars.series_length(("loss", "train"))
@@ -100,11 +100,13 @@ def test_polling_stops_when_hidden_and_reads_nothing_when_nothing_changed(qtbot,
     assert panel.poll_timer.isActive()
     calls = []
     monkeypatch.setattr(panel.console_tab, "refresh", lambda: calls.append(1))
-    panel.poll()
+    with qtbot.waitSignal(panel.polled, timeout=5000):
+        panel.poll()
     assert calls == []  # state unchanged: the tab is not asked to read anything
     from exptable_desktop.core import recording
     recording.set_runtime(draft_experiment, {"hostname": "x"})  # moves last_update
-    panel.poll()
+    with qtbot.waitSignal(panel.polled, timeout=5000):
+        panel.poll()
     assert calls == [1]
     panel.hide()
     assert not panel.poll_timer.isActive()

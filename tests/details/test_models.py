@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from exptable_desktop.core import recording
 from exptable_desktop.ui.details.console_tab import BLOCK_LINES, ConsoleModel, ConsoleTab
-from exptable_desktop.ui.details.scalars_tab import MetricValuesModel
+from exptable_desktop.ui.details.metric_values_model import MetricValuesModel
 
 
 def write_lines(exp_id, start, stop, level="info"):

@@ -134,7 +134,7 @@ def test_scalars_tab_plots_metrics_summary_and_values(panel, sdk_experiment, qtb
     tab = open_tab(panel, sdk_experiment, "SCALARS")
     assert tab.plot_keys() == ["accuracy", "loss"]
     loss = tab.plot_widget("loss")
-    names = sorted(item.name() for item in loss.getPlotItem().listDataItems() if item.name())
+    names = sorted(item.name() for item in loss.plot_item.listDataItems() if item.name())
     assert names == ["train", "validation"]
     _, smoothed = tab.curves(("loss", "train"))
     x, y = smoothed.getOriginalDataset()
@@ -165,9 +165,9 @@ def test_scalar_settings_smoothing_axis_log_grouping_and_hiding(panel, sdk_exper
     bar.width_spin.setValue(3.0)
     assert tab.curves(("loss", "train"))[1].opts["pen"].widthF() == 3.0
     bar.log_check.setChecked(True)
-    assert tab.plot_widget("loss").getPlotItem().ctrl.logYCheck.isChecked()
+    assert tab.plot_widget("loss").plot_item.ctrl.logYCheck.isChecked()
     bar.axis_combo.setCurrentIndex(bar.axis_combo.findData("iso_time"))
-    assert isinstance(tab.plot_widget("loss").getPlotItem().getAxis("bottom"), pg.DateAxisItem)
+    assert isinstance(tab.plot_widget("loss").plot_item.getAxis("bottom"), pg.DateAxisItem)
     x = tab.curves(("loss", "train"))[1].getOriginalDataset()[0]
     assert x[0] > 1e9  # wall clock
     bar.axis_combo.setCurrentIndex(bar.axis_combo.findData("timestamp"))
@@ -179,7 +179,7 @@ def test_scalar_settings_smoothing_axis_log_grouping_and_hiding(panel, sdk_exper
     assert tab.visible_plot_keys() == [("loss", "train"), ("loss", "validation")]
     tab.set_plot_hidden("loss / train", True)
     assert tab.visible_plot_keys() == [("loss", "validation")]
-    assert tab.plot_widget(("loss", "train")).isHidden()
+    assert not tab.plot_widget(("loss", "train")).isVisible()
     # Settings are remembered for the next panel.
     tab._save_settings()
     other = DetailsPanel()

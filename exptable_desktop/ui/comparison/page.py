@@ -61,7 +61,6 @@ from PySide6.QtWidgets import (  # noqa: E402
     QDialog,
     QFrame,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -70,6 +69,7 @@ from PySide6.QtWidgets import (  # noqa: E402
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -83,6 +83,7 @@ from exptable_desktop.core.compare_palette import MAX_EXPERIMENTS, ComparedExper
 from exptable_desktop.core.details import load_preference, save_preference  # noqa: E402
 from exptable_desktop.core.database import StoreError  # noqa: E402
 from exptable_desktop.ui.comparison.common import swatch_icon  # noqa: E402
+from exptable_desktop.ui.empty_state import EmptyState  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +316,14 @@ class ComparePage(QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addWidget(separator)
-        layout.addWidget(self.splitter, 1)
+        # Fewer than two experiments: what to do instead of tabs with one curve or none.
+        self.nothing_to_compare = EmptyState(icon="view-comparison", action="Add experiments…",
+                                             object_name="compareNothingToCompare")
+        self.nothing_to_compare.action_clicked.connect(self.open_picker)
+        self.body = QStackedWidget()
+        self.body.addWidget(self.splitter)
+        self.body.addWidget(self.nothing_to_compare)
+        layout.addWidget(self.body, 1)
 
         self.auto_timer = QTimer(self)
         self.auto_timer.setInterval(AUTO_REFRESH_SECONDS * 1000)
@@ -370,7 +378,25 @@ class ComparePage(QWidget):
         else:
             for experiment in experiments:
                 self._rows[experiment.id].update_from(experiment)
+        self._show_nothing_to_compare()
         self._push_current()
+
+    def _show_nothing_to_compare(self) -> None:
+        """Two or more experiments: the legend and tabs; fewer: how to choose what to compare."""
+        if len(self._experiments) >= 2:
+            self.body.setCurrentWidget(self.splitter)
+            return
+        how = ("Check two or more experiments in the table and click Compare in the bar under it (with none "
+               "checked, the experiments the table shows are compared), or add them here.")
+        if self._experiments:
+            self.nothing_to_compare.set_content("Add another experiment to compare",
+                                                f"Only “{self._experiments[0].name}” is here. {how}")
+        else:
+            self.nothing_to_compare.set_content("Nothing to compare", how)
+        self.body.setCurrentWidget(self.nothing_to_compare)
+
+    def has_nothing_to_compare(self) -> bool:
+        return self.body.currentWidget() is self.nothing_to_compare
 
     def _rebuild_legend(self) -> None:
         self.legend_list.setUpdatesEnabled(False)
@@ -420,16 +446,9 @@ class ComparePage(QWidget):
             return self.tabs.widget(self._tab_titles.index(title))
         return None
 
-    def tab_titles(self) -> list[str]:
-        return list(self._tab_titles)
-
     def show_tab(self, title: str) -> None:
         if title in self._tab_titles:
             self.tabs.setCurrentIndex(self._tab_titles.index(title))
-
-    def current_tab_title(self) -> str | None:
-        index = self.tabs.currentIndex()
-        return self._tab_titles[index] if 0 <= index < len(self._tab_titles) else None
 
     def _tab_changed(self, index: int) -> None:
         if 0 <= index < len(self._tab_titles):
@@ -454,13 +473,6 @@ class ComparePage(QWidget):
             widget.show_row_extremes(self._show_extremes)
         if previous is None or previous[0] != state[0]:
             widget.set_experiments(list(self._experiments))
-
-    def load_all_tabs(self) -> None:
-        """Give every tab the compared set now (exports, tests), not when it is shown."""
-        current = self.tabs.currentIndex()
-        for n in range(self.tabs.count()):
-            self.tabs.setCurrentIndex(n)
-        self.tabs.setCurrentIndex(current)
 
     def set_project(self, project: str | None) -> None:
         """The project whose remembered choices (shown metrics) the tabs use."""
@@ -552,8 +564,9 @@ class ComparePage(QWidget):
         if experiment is None:
             return False
         if name is None:
-            name, ok = QInputDialog.getText(self, "Rename", "New name:", text=experiment.name)
-            if not ok:
+            from exptable_desktop.ui.actions.dialogs import ask_text
+            name = ask_text(self, "Rename experiment", "New name:", experiment.name, action_text="Rename")
+            if name is None:
                 return False
         try:
             result = core_actions.rename([exp_id], name)

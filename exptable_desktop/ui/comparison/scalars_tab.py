@@ -5,7 +5,9 @@ one query; a plot's series are read when its place scrolls into view, one
 query per series name for all experiments (``store.series.read_series_many``);
 curve items are kept and refilled when the compared set changes; pyqtgraph
 draws them downsampled (peak) and clipped to the view. Hiding an experiment,
-recolouring it or hovering only restyles items that exist.
+recolouring it or hovering only restyles items that exist. The places, their
+lazy building, the columns and maximising are ``ui.plot_grid.PlotGrid``'s, the
+same grid an experiment's own SCALARS tab shows.
 """
 from __future__ import annotations
 
@@ -19,13 +21,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
-    QScrollArea,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -37,21 +37,23 @@ from exptable_desktop.core import compare_data, compare_stats, smoothing
 from exptable_desktop.core import details as details_data
 from exptable_desktop.core.compare_palette import DASH_STYLES, ComparedExperiment
 from exptable_desktop.ui.comparison.common import (
-    PLOT_HEIGHT,
     PlotCard,
     experiment_pen,
     format_number,
     tool_button,
 )
-from exptable_desktop.ui.comparison.plot_pages import (
-    add_plot_actions,
-    area_to_build,
-    load_hidden_plots,
-    save_hidden_plots,
-)
+from exptable_desktop.ui.comparison.plot_pages import load_hidden_plots, save_hidden_plots
 from exptable_desktop.ui.comparison.values_model import ComparisonValuesModel
-from exptable_desktop.ui.details.common import FlowLayout, empty_state
-from exptable_desktop.ui.scalar_tools import (
+from exptable_desktop.ui.details.common import FlowLayout
+from exptable_desktop.ui.empty_state import SCALARS_SNIPPET, EmptyState
+from exptable_desktop.ui.palette import translucent
+from exptable_desktop.ui.plot_grid import (
+    PlotGrid,
+    PlotPlace,
+    fill_plots_menu,
+    new_plot_card,
+)
+from exptable_desktop.ui.scalar_tools import (  # noqa: F401  (X_WALL_TIME: this tab's axis choices, for callers)
     X_ITERATIONS,
     X_TIME_FROM_START,
     X_WALL_TIME,
@@ -69,7 +71,6 @@ VIEW_LABELS = {VIEW_GRAPHS: "Graphs", VIEW_LAST: "Last values", VIEW_MIN: "Min v
 
 GROUP_METRIC_VARIANT = "metric_variant"
 GROUP_METRIC = "metric"
-X_AXIS_LABELS = {X_ITERATIONS: "Iterations", X_TIME_FROM_START: "Time from start (s)", X_WALL_TIME: "Wall time"}
 RUNS_EACH = "each"
 RUNS_EXCEPT = "except"
 RUNS_TAGS = "tags"
@@ -78,10 +79,10 @@ RUNS_LABELS = {RUNS_EACH: "Each experiment", RUNS_EXCEPT: "Mean of: same params 
 
 SETTINGS_KEY = "compare.scalars"
 HIDDEN_PLOTS_KEY = "compare.hidden_plots"
-WIDE_VIEWPORT = 1000
 ORIGINAL_ALPHA = 60
 BAND_ALPHA = 50
 SUMMARY_KEY = ("__summary__", "")
+NO_POINTS_NOTE = "No points stored for this plot's experiments"
 BEST_ROW = ("__best_step__", "")
 
 
@@ -102,24 +103,11 @@ def plot_title(key: tuple[str, str | None]) -> str:
     return key[0] if key[1] is None else f"{key[0]} / {key[1]}"
 
 
-class PlotSlot(QWidget):
-    """The place of one plot in the grid; the card is built when the place scrolls into view."""
-
-    def __init__(self, key, parent=None):
-        super().__init__(parent)
-        self.key = key
-        self.card: PlotCard | None = None
-        self.stale = True
-        self.setMinimumHeight(PLOT_HEIGHT)
-        self._layout = QVBoxLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-
-    def set_card(self, card: PlotCard) -> None:
-        self.card = card
-        self._layout.addWidget(card)
-
-
 class ScalarsTab(QWidget):
+    """The compare page's SCALARS: a plot per metric (and variant) with a curve per experiment or
+    per group of runs, a Summary bar chart of single values, and the Last / Min / Max / At best step
+    tables."""
+
     title = "SCALARS"
 
     def __init__(self, parent=None):
@@ -136,14 +124,10 @@ class ScalarsTab(QWidget):
         self._starts: dict[str, float] | None = None
         self._params: dict[str, dict[str, str]] | None = None
         self._tags: dict[str, list[str]] | None = None
-        self._slots: dict[tuple, PlotSlot] = {}
-        self._summary_slot: PlotSlot | None = None
         self._bands: dict[tuple, list] = {}
-        self._columns = 0
         self._hide_identical = False
         self._project = ""
         self._hidden_plots: set[str] = set()
-        self._maximised = None
         self._layout_dirty = False
         self._best_cache: tuple | None = None
         self._build_controls()
@@ -153,11 +137,6 @@ class ScalarsTab(QWidget):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(500)
         self._save_timer.timeout.connect(self._save_settings)
-        self._materialise_timer = QTimer(self)
-        self._materialise_timer.setSingleShot(True)
-        self._materialise_timer.setInterval(0)
-        self._materialise_timer.timeout.connect(self._materialise_visible)
-        self.scroll.verticalScrollBar().valueChanged.connect(lambda _v: self._materialise_timer.start())
         self._rebuild_layout()
 
     # ===== Controls ==========================================================================
@@ -281,17 +260,9 @@ class ScalarsTab(QWidget):
             flow.addWidget(group)
         second.addWidget(self.graph_controls, 1)
 
-        self.canvas = QWidget()
-        self.canvas.setObjectName("compareScalarCanvas")
-        self.grid = QGridLayout(self.canvas)
-        self.grid.setContentsMargins(8, 4, 8, 8)
-        self.grid.setSpacing(8)
-        self.grid.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("compareScalarPlots")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(self.canvas)
-        self.empty_label = empty_state("NO SCALARS TO COMPARE")
+        self.plot_grid = PlotGrid(self._build_card, self._draw_card, object_name="compareScalarPlots")
+        self.scroll = self.plot_grid
+        self.empty_label = EmptyState(object_name="compareScalarsEmpty", icon="view-comparison")
         self.values_model = ComparisonValuesModel(self)
         self.values_view = QTableView()
         self.values_view.setObjectName("compareValuesTable")
@@ -348,9 +319,9 @@ class ScalarsTab(QWidget):
         self._load(keep_ranges=True)
 
     def highlight_experiment(self, exp_id: str | None) -> None:
-        for slot in self._slots.values():
-            if slot.card is not None:
-                slot.card.highlight(None if exp_id is None else (lambda key, e=exp_id: key[0] == e))
+        for key, card in self.plot_grid.cards().items():
+            if key != SUMMARY_KEY:
+                card.highlight(None if exp_id is None else (lambda curve, e=exp_id: curve[0] == e))
 
     # ===== Loading ===========================================================================
     def experiment_ids(self) -> list[str]:
@@ -374,21 +345,19 @@ class ScalarsTab(QWidget):
         self._fill_best_reference()
         self._fill_runs_parameters()
         ranges = self._view_ranges() if keep_ranges else {}
-        for slot in self._slots.values():
-            slot.stale = True
+        self.plot_grid.mark_stale()
         self._rebuild_layout()
         for key, (x_range, y_range) in ranges.items():
-            slot = self._slots.get(key)
-            if slot is not None and slot.card is not None:
-                slot.card.plot_item.getViewBox().setRange(xRange=x_range, yRange=y_range, padding=0)
+            card = self.plot_grid.card(key)
+            if card is not None:
+                card.plot_item.getViewBox().setRange(xRange=x_range, yRange=y_range, padding=0)
 
     def _view_ranges(self) -> dict:
         out = {}
-        for key, slot in self._slots.items():
-            if slot.card is not None:
-                view = slot.card.plot_item.getViewBox()
-                if not any(view.autoRangeEnabled()):
-                    out[key] = view.viewRange()
+        for key, card in self.plot_grid.cards().items():
+            view = card.plot_item.getViewBox()
+            if key != SUMMARY_KEY and not any(view.autoRangeEnabled()):
+                out[key] = view.viewRange()
         return out
 
     def _needs_time(self) -> bool:
@@ -446,72 +415,14 @@ class ScalarsTab(QWidget):
             self._show_view()
             return
         self._layout_dirty = False
-        wanted = self.plot_keys()
-        for key in list(self._slots):
-            if key not in wanted:
-                slot = self._slots.pop(key)
-                self.grid.removeWidget(slot)
-                slot.hide()
-                slot.deleteLater()
-                self._bands.pop(key, None)
-        for key in wanted:
-            if key not in self._slots:
-                self._slots[key] = PlotSlot(key)
-        self._slots = {key: self._slots[key] for key in wanted}
         has_singles = bool(self._singles) and not self.search_box.text().strip()
-        if has_singles and self._summary_slot is None:
-            self._summary_slot = PlotSlot(SUMMARY_KEY)
-        elif not has_singles and self._summary_slot is not None:
-            self.grid.removeWidget(self._summary_slot)
-            self._summary_slot.hide()
-            self._summary_slot.deleteLater()
-            self._summary_slot = None
-        if self._summary_slot is not None:
-            self._summary_slot.stale = True
-        self._columns = 0
-        self._relayout()
+        self.plot_grid.set_plots(self.all_plot_keys(), shown=self.plot_keys(),
+                                 wide=[SUMMARY_KEY] if has_singles else [])
+        self._bands = {key: items for key, items in self._bands.items() if self.plot_grid.place(key) is not None}
+        if has_singles:
+            self.plot_grid.mark_stale([SUMMARY_KEY])
         self._show_view()
-        self._materialise_timer.start()
-
-    def _relayout(self) -> None:
-        # The tab's own width: the viewport's lags behind while the page is first laid out.
-        columns = 2 if self.width() >= WIDE_VIEWPORT else 1
-        if columns == self._columns and self.grid.count() == len(self._slots) + (self._summary_slot is not None):
-            return
-        self._columns = columns
-        while self.grid.count():
-            self.grid.takeAt(0)
-        row = 0
-        # Into the grid (parented) before shown: a parentless widget shown is a window of its own.
-        if self._summary_slot is not None:
-            self.grid.addWidget(self._summary_slot, 0, 0, 1, columns)
-            self._summary_slot.setVisible(self._maximised is None)
-            row = 1
-        position = 0
-        for key, slot in self._slots.items():
-            visible = self._maximised is None or self._maximised == key
-            if not visible:
-                slot.setParent(self.canvas)
-                slot.setVisible(False)
-                continue
-            if self._maximised == key:
-                self.grid.addWidget(slot, row, 0, 1, columns)
-                slot.setMinimumHeight(max(PLOT_HEIGHT, self.scroll.viewport().height() - 20))
-            else:
-                slot.setMinimumHeight(PLOT_HEIGHT)
-                self.grid.addWidget(slot, row + position // columns, position % columns)
-                position += 1
-            slot.setVisible(True)
-        self._materialise_timer.start()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        self._relayout()
-        self._materialise_timer.start()
-
-    def showEvent(self, event) -> None:  # noqa: N802
-        super().showEvent(event)
-        self._materialise_timer.start()
+        self.plot_grid.schedule()
 
     def hideEvent(self, event) -> None:  # noqa: N802
         super().hideEvent(event)
@@ -524,37 +435,29 @@ class ScalarsTab(QWidget):
         details_data.save_preference(SETTINGS_KEY, self.settings.to_json())
 
     def _materialise_visible(self) -> None:
-        if not self.isVisible() or self.view() != VIEW_GRAPHS:
-            return
-        area = area_to_build(self.scroll)
-        slots = ([self._summary_slot] if self._summary_slot is not None else []) + list(self._slots.values())
-        for slot in slots:
-            if slot.isVisible() and slot.stale and slot.geometry().intersects(area):
-                self._materialise(slot)
+        if self.view() == VIEW_GRAPHS:
+            self.plot_grid.materialise_visible()
 
     def materialise_all(self) -> None:
         """Build and fill every shown plot now (tests, benchmarks, exports)."""
-        if self._summary_slot is not None and self._summary_slot.stale:
-            self._materialise(self._summary_slot)
-        for slot in self._slots.values():
-            if slot.stale:
-                self._materialise(slot)
+        self.plot_grid.materialise_all()
 
-    def _materialise(self, slot: PlotSlot) -> None:
-        slot.stale = False
-        if slot.key == SUMMARY_KEY:
-            self._draw_summary(slot)
-            return
-        if slot.card is None:
-            card = PlotCard(plot_title(slot.key), date_axis=self.settings.x_axis == X_WALL_TIME)
-            card.setObjectName("comparePlotCard")
-            card.plot_item.setLabel("bottom", X_AXIS_LABELS[self.settings.x_axis])
-            card.set_log_y(self.settings.log_y)
-            card.sig_log_toggled.connect(lambda _on, s=slot: self._draw_plot(s))
-            card.sig_maximise_toggled.connect(lambda on, k=slot.key: self._set_maximised(k if on else None))
-            card.sig_legend_clicked.connect(self._legend_clicked)
-            slot.set_card(card)
-        self._draw_plot(slot)
+    def _build_card(self, key) -> PlotCard:
+        if key == SUMMARY_KEY:
+            card = PlotCard("Summary")
+            card.log_button.hide()
+        else:
+            card = new_plot_card(plot_title(key), self.settings.x_axis, self.settings.log_y)
+            card.sig_log_toggled.connect(lambda _on, k=key: self._draw_card(k, self.plot_grid.card(k)))
+        card.setObjectName("comparePlotCard")
+        card.sig_legend_clicked.connect(self._legend_clicked)
+        return card
+
+    def _draw_card(self, key, card: PlotCard) -> None:
+        if key == SUMMARY_KEY:
+            self._draw_summary(card)
+        else:
+            self._draw_plot(key, card)
 
     def _legend_clicked(self, curve_key) -> None:
         page = self._page()
@@ -567,18 +470,6 @@ class ScalarsTab(QWidget):
         while widget is not None and not hasattr(widget, "set_hidden"):
             widget = widget.parentWidget()
         return widget
-
-    def _set_maximised(self, key) -> None:
-        self._maximised = key
-        for slot_key, slot in self._slots.items():
-            if slot.card is not None and slot_key != key:
-                slot.card.max_button.blockSignals(True)
-                slot.card.max_button.setChecked(False)
-                slot.card.max_button.blockSignals(False)
-        self._columns = 0
-        self._relayout()
-        if key is not None:
-            self.scroll.verticalScrollBar().setValue(0)
 
     # ===== Drawing ============================================================================
     def _x_of(self, exp_id: str, series) -> np.ndarray:
@@ -615,20 +506,19 @@ class ScalarsTab(QWidget):
             pen.setColor(colour)
         return pen
 
-    def _draw_plot(self, slot: PlotSlot) -> None:
-        card = slot.card
+    def _draw_plot(self, plot_key, card: PlotCard | None) -> None:
         if card is None:
             return
-        for item in self._bands.pop(slot.key, []):
+        for item in self._bands.pop(plot_key, []):
             card.plot_item.removeItem(item)
         if self.settings.runs != RUNS_EACH:
-            self._draw_groups(slot)
+            self._draw_groups(plot_key, card)
             return
         log = card.log_y()
         card.set_legend_by_default(False)
         smoothed = self.settings.method != smoothing.NO_SMOOTHING
         originals = smoothed and self.settings.show_originals
-        series_keys = self._series_of_plot(slot.key)
+        series_keys = self._series_of_plot(plot_key)
         wanted = set()
         order = {e.id: n for n, e in enumerate(self._experiments)}
         for variant_index, series_key in enumerate(series_keys):
@@ -639,7 +529,7 @@ class ScalarsTab(QWidget):
                     continue
                 series = per_experiment[exp_id]
                 curve_key = (exp_id, series_key[1])
-                label = experiment.name if slot.key[1] is not None else f"{experiment.name} · {series_key[1]}"
+                label = experiment.name if plot_key[1] is not None else f"{experiment.name} · {series_key[1]}"
                 wanted.add(curve_key)
                 x = self._x_of(exp_id, series)
                 y = self._smoothed(series.values)
@@ -673,6 +563,16 @@ class ScalarsTab(QWidget):
             if key not in wanted:
                 card.remove_curve(key)
         card.rebuild_legend()
+        self._note_if_no_points(plot_key, card)
+
+    def _note_if_no_points(self, plot_key, card: PlotCard) -> None:
+        """Summaries without stored points: say so in the plot rather than show bare axes."""
+        if any(e.item.xData is not None and len(e.item.xData) for e in card.entries().values()):
+            return
+        note = pg.TextItem(NO_POINTS_NOTE, color=translucent("text_muted", 255), anchor=(0.5, 0.5))
+        note.setPos(0.5, 0.5)  # the middle of the range an empty plot shows
+        card.plot_item.addItem(note, ignoreBounds=True)
+        self._bands.setdefault(plot_key, []).append(note)  # removed, as the bands, when next drawn
 
     def _groups(self):
         visible = [e.id for e in self._experiments if not e.hidden]
@@ -684,13 +584,12 @@ class ScalarsTab(QWidget):
             self._params = compare_data.hyperparameters(self.experiment_ids())
         return compare_stats.group_by_ignoring(visible, self._params, self.settings.runs_parameter)
 
-    def _draw_groups(self, slot: PlotSlot) -> None:
-        card = slot.card
+    def _draw_groups(self, plot_key, card: PlotCard) -> None:
         log = card.log_y()
         groups = self._groups()
         wanted = set()
         bands = []
-        for variant_index, series_key in enumerate(self._series_of_plot(slot.key)):
+        for variant_index, series_key in enumerate(self._series_of_plot(plot_key)):
             per_experiment = self._series_for(series_key)
             for n, group in enumerate(groups):
                 runs = [(self._x_of(i, per_experiment[i]), self._smoothed(per_experiment[i].values))
@@ -701,7 +600,7 @@ class ScalarsTab(QWidget):
                 leader = self._by_id[group.members[0]]
                 curve_key = ("__group__", n, series_key[1])
                 label = f"{group.label} ({len(runs)} run{'s' if len(runs) != 1 else ''})"
-                if slot.key[1] is None:
+                if plot_key[1] is None:
                     label += f" · {series_key[1]}"
                 wanted.add(curve_key)
                 pen = self._pen(leader, variant_index)
@@ -732,21 +631,16 @@ class ScalarsTab(QWidget):
                     band.setZValue(-2)
                     card.plot_item.addItem(band)
                     bands.append(band)
-        self._bands[slot.key] = bands
+        self._bands[plot_key] = bands
         for key in list(card.entries()):
             if key not in wanted:
                 card.remove_curve(key)
         card.set_legend_by_default(True)  # groups are not in the page's legend: name them here
         card.rebuild_legend()
+        self._note_if_no_points(plot_key, card)
 
-    def _draw_summary(self, slot: PlotSlot) -> None:
+    def _draw_summary(self, card: PlotCard) -> None:
         """Single values as one clustered bar chart: a cluster per name, a bar per experiment."""
-        if slot.card is None:
-            card = PlotCard("Summary")
-            card.log_button.hide()
-            card.sig_legend_clicked.connect(self._legend_clicked)
-            slot.set_card(card)
-        card = slot.card
         item = card.plot_item
         for entry_key in list(card.entries()):
             card.remove_curve(entry_key)
@@ -791,14 +685,13 @@ class ScalarsTab(QWidget):
 
     def _restyle(self) -> None:
         """Colours, dashes or hidden flags changed: restyle what exists, read nothing."""
-        for slot in self._slots.values():
-            if slot.card is None or slot.stale:
+        for plot_key, card in self.plot_grid.cards().items():
+            if plot_key == SUMMARY_KEY or self.plot_grid.place(plot_key).stale:
                 continue
             if self.settings.runs != RUNS_EACH:
-                self._draw_plot(slot)  # hidden members leave their group
+                self._draw_plot(plot_key, card)  # hidden members leave their group
                 continue
-            card = slot.card
-            series_keys = self._series_of_plot(slot.key)
+            series_keys = self._series_of_plot(plot_key)
             for key, entry in card.entries().items():
                 original = key[0] == "__original__"
                 exp_id, variant = (key[1], key[2]) if original else key
@@ -807,13 +700,14 @@ class ScalarsTab(QWidget):
                     continue
                 index = next((n for n, k in enumerate(series_keys) if k[1] == variant), 0)
                 card.set_pen(key, self._pen(experiment, index, faint=original))
-                label = experiment.name if slot.key[1] is not None else f"{experiment.name} · {variant}"
+                label = experiment.name if plot_key[1] is not None else f"{experiment.name} · {variant}"
                 if not original:
                     card.set_label(key, label)
                 entry.item.setVisible(not experiment.hidden)
             card.rebuild_legend()
-        if self._summary_slot is not None and self._summary_slot.card is not None:
-            self._draw_summary(self._summary_slot)
+        summary = self.plot_grid.card(SUMMARY_KEY)
+        if summary is not None:
+            self._draw_summary(summary)
         self._fill_values()
 
     # ===== Settings changes ====================================================================
@@ -835,22 +729,18 @@ class ScalarsTab(QWidget):
             self.runs_param_combo.blockSignals(False)
         if (s.x_axis, s.group_by) != before:
             # A new axis type or other plots: new cards (reading time stamps if now needed).
-            for slot in self._slots.values():
-                slot.hide()
-                slot.deleteLater()
-            self._slots = {}
+            self.plot_grid.clear()
             self._bands = {}
             self._rebuild_layout()
             return
-        for slot in self._slots.values():
-            if slot.card is not None:
-                if log_changed:
-                    slot.card.log_button.blockSignals(True)
-                    slot.card.set_log_y(s.log_y)
-                    slot.card.plot_item.setLogMode(x=False, y=s.log_y)
-                    slot.card.log_button.blockSignals(False)
-                slot.stale = True
-        self._materialise_timer.start()
+        if log_changed:
+            for key, card in self.plot_grid.cards().items():
+                if key != SUMMARY_KEY:
+                    card.log_button.blockSignals(True)
+                    card.set_log_y(s.log_y)
+                    card.plot_item.setLogMode(x=False, y=s.log_y)
+                    card.log_button.blockSignals(False)
+        self.plot_grid.mark_stale()
 
     def _fill_runs_parameters(self) -> None:
         if self.settings.runs != RUNS_EXCEPT:
@@ -920,13 +810,8 @@ class ScalarsTab(QWidget):
 
     def _rebuild_metrics_menu(self) -> None:
         """Filled when opened: 200 metrics are 200 actions nobody needs until then."""
-        menu = self.metrics_button.menu()
-        menu.clear()
-        menu.addAction("Show all", lambda: self._set_all_plots_hidden(False))
-        menu.addAction("Hide all", lambda: self._set_all_plots_hidden(True))
-        menu.addSeparator()
-        add_plot_actions(menu, [plot_title(k) for k in self.all_plot_keys()], self._hidden_plots,
-                         self.set_plot_hidden)
+        fill_plots_menu(self.metrics_button.menu(), [plot_title(k) for k in self.all_plot_keys()],
+                        self._hidden_plots, self.set_plot_hidden, self._set_all_plots_hidden)
 
     def _update_metrics_button(self) -> None:
         total = len(self.all_plot_keys())
@@ -957,11 +842,29 @@ class ScalarsTab(QWidget):
             self.stack.setCurrentWidget(self.values_view)
         elif self._layout_dirty:
             self._rebuild_layout()
-        elif self._slots or self._summary_slot is not None:
+        elif self.plot_grid.shown_keys() or self.plot_grid.place(SUMMARY_KEY) is not None:
             self.stack.setCurrentWidget(self.scroll)
-            self._materialise_timer.start()
+            self.plot_grid.schedule()
         else:
+            self._say_why_empty()
             self.stack.setCurrentWidget(self.empty_label)
+
+    def _say_why_empty(self) -> None:
+        """No plot to show: none reported, none matching the search, or every one hidden."""
+        needle = self.search_box.text().strip()
+        if not self._series_keys and not self._singles:
+            self.empty_label.set_content(
+                "No scalars to compare",
+                "None of the compared experiments has reported scalars yet. They appear here, one plot per "
+                "metric with a curve per experiment, as soon as a script reports them:", SCALARS_SNIPPET)
+        elif needle:
+            self.empty_label.set_content(f"No plot matches “{needle}”",
+                                         "Clear the search or try another part of a metric's name.")
+        elif self._hide_identical:
+            self.empty_label.set_content("Every plot is identical in all experiments",
+                                         "Turn off Hide identical to see them.")
+        else:
+            self.empty_label.set_content("Every plot is hidden", "Choose the metrics to show in the Metrics menu.")
 
     def _fill_best_reference(self) -> None:
         current = self.best_reference.currentData()
@@ -1027,24 +930,21 @@ class ScalarsTab(QWidget):
         return self.values_model.csv_rows()
 
     # ===== For tests and callers ===============================================================
-    def slot(self, key) -> PlotSlot | None:
-        return self._slots.get(key)
+    def slot(self, key) -> PlotPlace | None:
+        return self.plot_grid.place(key)
 
     def card(self, key) -> PlotCard | None:
-        slot = self._slots.get(key)
-        return None if slot is None else slot.card
+        return self.plot_grid.card(key)
 
     def summary_card(self) -> PlotCard | None:
-        return None if self._summary_slot is None else self._summary_slot.card
+        return self.plot_grid.card(SUMMARY_KEY)
 
     def curves(self, key) -> dict:
         """Curve key -> pyqtgraph item of the plot ``key`` (built on demand)."""
-        slot = self._slots.get(key)
-        if slot is None:
+        card = self.plot_grid.fresh_card(key)
+        if card is None:
             return {}
-        if slot.stale:
-            self._materialise(slot)
-        return {k: e.item for k, e in slot.card.entries().items() if k[0] != "__original__"}
+        return {k: e.item for k, e in card.entries().items() if k[0] != "__original__"}
 
     def is_empty(self) -> bool:
         return self.stack.currentWidget() is self.empty_label

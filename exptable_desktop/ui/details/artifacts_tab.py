@@ -142,7 +142,8 @@ class ArtifactsTab(DetailsTab):
         self.splitter = splitter
         fit_nav_width(splitter, self.nav, NAV_GROUPS)
         self.stack.addWidget(splitter)
-        self.empty_label = empty_state("NO ARTIFACTS")
+        self.empty_label = empty_state("No artifacts", "Files, objects and models the experiment uploads appear here:",
+                                       'task.upload_artifact("predictions", artifact_object=results)')
         self.stack.addWidget(self.empty_label)
         self.nav.currentItemChanged.connect(self._selected)
         self.open_button.clicked.connect(self.open_file)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from exptable_desktop.core import formatting
 from exptable_desktop.core import states as st
 from exptable_desktop.ui import icons
+from exptable_desktop.ui.empty_state import EmptyState
 
 # The fills of the table's status icons (resources/icons/status-*.svg, ui/icons.py STATUS_ICONS), so a
 # status has one colour in the table, the list and the panel; a test compares them with the icons.
@@ -78,15 +79,13 @@ def section_title(text: str) -> QLabel:
     return label
 
 
-def empty_state(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet("color: #9aa0a6; font-size: 15px; font-weight: bold; padding: 40px;")
-    return label
+def empty_state(title: str, body: str = "", code: str = "", icon: str | None = None) -> EmptyState:
+    """What a tab shows instead of its content when there is none (``ui.empty_state.EmptyState``)."""
+    return EmptyState(title, body, code, icon=icon)
 
 
-def scrolling_canvas(owner: QWidget, empty_text: str) -> QStackedWidget:
-    """A scrollable column of cards, swapped for an empty-state label when there is nothing.
+def scrolling_canvas(owner: QWidget, empty_title: str, empty_body: str = "", empty_code: str = "") -> QStackedWidget:
+    """A scrollable column of cards, swapped for an empty state when there is nothing.
 
     Sets ``scroll``, ``canvas``, ``canvas_layout`` and ``empty_label`` on ``owner``
     and returns the stack holding them.
@@ -97,7 +96,7 @@ def scrolling_canvas(owner: QWidget, empty_text: str) -> QStackedWidget:
     owner.canvas = QWidget()
     owner.canvas_layout = QVBoxLayout(owner.canvas)
     owner.scroll.setWidget(owner.canvas)
-    owner.empty_label = empty_state(empty_text)
+    owner.empty_label = empty_state(empty_title, empty_body, empty_code)
     stack.addWidget(owner.scroll)
     stack.addWidget(owner.empty_label)
     return stack
@@ -127,6 +126,15 @@ class DetailsTab(QWidget):
     def refresh(self) -> None:
         if self.experiment_id is not None and not self.is_editing():
             self.load(self.experiment_id)
+
+    def live_read(self) -> tuple[object, Callable[[], object]] | None:
+        """For a tab that follows a run: ``(token, read)``, where ``read`` gathers what is new through
+        ``core`` from copied state only, so the panel's poll runs it on its worker thread; the news then
+        goes to ``apply_live(token, news)`` on the UI thread. None: ``refresh`` reads on the UI thread."""
+        return None
+
+    def apply_live(self, token: object, news: object) -> None:
+        self.refresh()
 
     def is_editing(self) -> bool:
         return False

@@ -25,7 +25,6 @@ from exptable_desktop.core import details as data
 from exptable_desktop.core import editing
 from exptable_desktop.core import states as st
 from exptable_desktop.core.actions import ActionError
-from exptable_desktop.store.db import run_write
 from exptable_desktop.ui.details.common import (
     DetailsTab,
     EditableSection,
@@ -167,16 +166,8 @@ class ParamsPage(QWidget):
         new = dict(rows)
         removed = [n for n in old if n not in new]
         changed = {n: v for n, v in new.items() if old.get(n) != v}
-        exp_id = self.tab.experiment_id
-
-        def work():
-            # One transaction: a refused delete leaves the changes unsaved too.
-            if changed:
-                editing.require(editing.set_hyperparams([exp_id], self.section, changed))
-            if removed:
-                editing.require(editing.delete_hyperparams([exp_id], self.section, removed))
         try:
-            run_write(work)
+            data.save_parameter_section(self.tab.experiment_id, self.section, changed, removed)
         except (editing.ReadOnlyError, ActionError, ValueError) as exc:
             return str(exc)
         return None
@@ -279,7 +270,9 @@ class ConfigurationTab(DetailsTab):
         self.pages = QStackedWidget()
         self.params_page = ParamsPage(self)
         self.object_page = ObjectPage(self)
-        self.empty_label = empty_state("NO CONFIGURATION")
+        self.empty_label = empty_state("No configuration",
+                                       "Parameters and configuration objects a script connects appear here:",
+                                       'task.connect({"lr": 0.01, "batch_size": 32})')
         for page in (self.params_page, self.object_page, self.empty_label):
             self.pages.addWidget(page)
         splitter.addWidget(self.pages)

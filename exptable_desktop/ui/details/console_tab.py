@@ -179,7 +179,8 @@ class ConsoleTab(DetailsTab):
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setStyleSheet("QTableView { background: #fbfbfc; border: 1px solid #e3e5e8; }")
-        self.empty_label = empty_state("NO LOG DATA")
+        self.empty_label = empty_state("No log data", "What the experiment prints (stdout and stderr) appears here, "
+                                                      "live while it runs.")
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.empty_label)
         layout.addWidget(self.stack, 1)

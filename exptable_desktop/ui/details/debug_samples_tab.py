@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import details as data
 from exptable_desktop.ui.details.common import DetailsTab, scrolling_canvas, section_title
+from exptable_desktop.ui.empty_state import DEBUG_SAMPLES_SNIPPET
 
 THUMBNAIL = 150
 ITERATIONS_PER_PAGE = 12
@@ -149,7 +150,9 @@ class DebugSamplesTab(DetailsTab):
         bar.addWidget(self.metric_combo)
         bar.addStretch(1)
         layout.addLayout(bar)
-        self.stack = scrolling_canvas(self, "NO DEBUG SAMPLES")
+        self.stack = scrolling_canvas(self, "No debug samples reported yet",
+                                      "Images and other media appear here, newest iteration first, as the "
+                                      "experiment reports them. To report one from a script:", DEBUG_SAMPLES_SNIPPET)
         layout.addWidget(self.stack, 1)
         self.thumbnails: list[QToolButton] = []
         self.metric_combo.currentIndexChanged.connect(self._render)

@@ -33,7 +33,8 @@ class DetailsController(QObject):
         self.window = window
         self.dock: QDockWidget = window.details_dock
         self.panel = DetailsPanel()
-        self.cards_model = ExperimentCardModel(window.visible_ids, window.rows_info, self)
+        # The table's own rows through a proxy over its proxy: the list follows it signal by signal.
+        self.cards_model = ExperimentCardModel(window.model, self)
         self.card_list = ExperimentCardList(self.cards_model)
         self.back_button = QToolButton()
         self.back_button.setObjectName("detailsBackToTable")
@@ -252,7 +253,6 @@ class DetailsController(QObject):
     def _reload_cards(self) -> None:
         if not self.list_host.isVisible():
             return
-        self.cards_model.reload()
         self._select_card(self.panel.experiment_id or self.window.current_experiment_id())
 
     # -- The dock ---------------------------------------------------------------------------------

@@ -1,10 +1,14 @@
 """The details panel: header, the eight tabs, lazy tab loading and live following."""
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QListWidget, QTabWidget, QVBoxLayout, QWidget
+from collections.abc import Callable
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QThread, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QListWidget, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from exptable_desktop.core import details as data
+from exptable_desktop.core.database import close_thread_connection, first_line
 from exptable_desktop.ui.details.artifacts_tab import ArtifactsTab
 from exptable_desktop.ui.details.common import DetailsTab
 from exptable_desktop.ui.details.configuration_tab import ConfigurationTab
@@ -15,6 +19,7 @@ from exptable_desktop.ui.details.header import ActionMenuFactory, DetailsHeader
 from exptable_desktop.ui.details.info_tab import InfoTab
 from exptable_desktop.ui.details.plots_tab import PlotsTab
 from exptable_desktop.ui.details.scalars_tab import ScalarsTab
+from exptable_desktop.ui.empty_state import SDK_START, EmptyState
 
 LIVE_POLL_MS = 1500
 LAST_TAB_KEY = "details.last_tab"
@@ -25,11 +30,64 @@ QListWidget#detailsTabList::item:selected { background: #e7f1ff; color: #1c64d8;
 """
 
 
+class PollReader(QThread):
+    """One live poll's read on its own database connection, off the UI thread: the experiment's live
+    state (``core.details.poll``) and, when it moved, what is new for the shown tab (its ``live_read``).
+
+    After ``run``: ``result`` (None if the read failed, then ``error`` says why) and ``news``.
+    """
+
+    sig_read = Signal(object)  # this reader, done
+
+    def __init__(self, experiment_id: str, known: data.LiveState | None, tab: DetailsTab,
+                 tab_read: tuple[object, Callable[[], object]] | None):
+        super().__init__()
+        self.experiment_id, self.known, self.tab = experiment_id, known, tab
+        self.token, self._tab_read = tab_read if tab_read is not None else (None, None)
+        self.result: data.PollResult | None = None
+        self.news: object | None = None
+        self.error = ""
+
+    def run(self) -> None:
+        try:
+            self.result = data.poll(self.experiment_id, self.known)
+            moved = self.result.state is not None and self.result.state != self.known
+            if moved and self._tab_read is not None:
+                self.news = self._tab_read()
+        except Exception as exc:  # the database went away or is locked: the next tick tries again
+            self.result, self.error = None, first_line(exc)
+        finally:
+            close_thread_connection()  # this thread's connection only
+        self.sig_read.emit(self)
+
+
+# Polls still running, kept referenced until they end: a QThread freed while it runs takes the process down.
+_POLLS: set[PollReader] = set()
+
+
+def wait_for_polls(timeout_ms: int = 5000) -> None:
+    """Let the running polls end (tests, and before the database closes)."""
+    for reader in list(_POLLS):
+        if not shiboken6.isValid(reader):
+            _POLLS.discard(reader)
+            continue
+        reader.wait(timeout_ms)
+
+
+def _wait_for_polls_on_quit() -> None:
+    """Once per application: a poll still reading when the application quits ends first."""
+    app = QCoreApplication.instance()
+    if app is not None and not app.property("exptable_waits_for_polls"):
+        app.setProperty("exptable_waits_for_polls", True)
+        app.aboutToQuit.connect(wait_for_polls)
+
+
 class DetailsPanel(QWidget):
     """Shows one experiment. Only the visible tab is loaded; the others load when
-    shown. While the panel is visible a poll every 1.5 s compares one small row
-    (last update, status, progress, iteration) and, when it moved, refreshes the
-    header and lets the visible tab take in only what is new."""
+    shown. While the panel is visible a poll every 1.5 s reads one small row
+    (last update, status, progress, iteration) on a worker thread and, when it
+    moved, refreshes the header and lets the visible tab take in only what is new.
+    With no experiment, an empty state says how to get one."""
 
     experiment_link_activated = Signal(str)
     message = Signal(str)
@@ -37,6 +95,8 @@ class DetailsPanel(QWidget):
     experiment_edited = Signal(str)
     full_screen_toggled = Signal(bool)
     back_to_table_requested = Signal()
+    # A live poll's read came back and was applied (whether or not anything had moved).
+    polled = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -44,7 +104,22 @@ class DetailsPanel(QWidget):
         self.experiment_id: str | None = None
         self._live: data.LiveState | None = None
         self._loaded: dict[DetailsTab, str | None] = {}
-        layout = QVBoxLayout(self)
+        self._poll_running = False
+        self.last_poll_error = ""
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.pages = QStackedWidget()
+        outer.addWidget(self.pages)
+        self.content = QWidget()
+        self.empty_state = EmptyState(
+            "No experiment selected",
+            "Choose an experiment in the list to see its execution, configuration, console, scalars, plots "
+            "and debug samples here. No experiments yet? Any Python script records one with two lines:",
+            SDK_START.rstrip("\n"), icon="view-details", action="Back to the table", object_name="detailsEmpty")
+        self.empty_state.action_clicked.connect(self.back_to_table_requested)
+        self.pages.addWidget(self.content)
+        self.pages.addWidget(self.empty_state)
+        layout = QVBoxLayout(self.content)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         self.header = DetailsHeader()
@@ -88,7 +163,7 @@ class DetailsPanel(QWidget):
         self.header.back_button.clicked.connect(self.back_to_table_requested)
         self._full_screen = False
         self._restoring_tab = True
-        last = data.load_preference(LAST_TAB_KEY, None) if _database_ready() else None
+        last = data.load_preference(LAST_TAB_KEY, None) if data.database_open() else None
         titles = [t.title for t in self.all_tabs()]
         if last in titles:
             self.tabs.setCurrentIndex(titles.index(last))
@@ -102,6 +177,7 @@ class DetailsPanel(QWidget):
         self.poll_timer.setInterval(LIVE_POLL_MS)
         self.poll_timer.timeout.connect(self.poll)
         self.header.show_header(None)
+        self._show_page()
 
     def all_tabs(self) -> list[DetailsTab]:
         return [self.execution_tab, self.configuration_tab, self.artifacts_tab, self.info_tab,
@@ -134,9 +210,18 @@ class DetailsPanel(QWidget):
         self.header.show_header(info)
         self.tabs.setEnabled(self.experiment_id is not None)
         self.tab_list.setEnabled(self.experiment_id is not None)
+        self._show_page()
         self._loaded.clear()
         self._ensure_loaded(self.current_tab())
         self._update_timer()
+
+    def _show_page(self) -> None:
+        self.pages.setCurrentWidget(self.content if self.experiment_id is not None else self.empty_state)
+        # In full screen the list is hidden: the empty state offers the way back.
+        self.empty_state.set_action("Back to the table" if self._full_screen else "")
+
+    def is_empty(self) -> bool:
+        return self.pages.currentWidget() is self.empty_state
 
     def _ensure_loaded(self, tab: DetailsTab) -> None:
         if self._loaded.get(tab, "<none>") != self.experiment_id:
@@ -153,7 +238,7 @@ class DetailsPanel(QWidget):
             self.tab_list.setCurrentRow(index)
             self.tab_list.blockSignals(False)
         self._ensure_loaded(self.current_tab())
-        if not self._restoring_tab and _database_ready():
+        if not self._restoring_tab and data.database_open():
             data.save_preference(LAST_TAB_KEY, self.current_tab().title)
 
     # -- Live ------------------------------------------------------------------------------
@@ -172,18 +257,48 @@ class DetailsPanel(QWidget):
         self._update_timer()
 
     def poll(self) -> None:
+        """Start a poll: its read runs on a worker thread; ``_poll_read`` applies it (``polled``).
+
+        One poll at a time: a tick while the last read still runs (a slow or locked database)
+        is skipped rather than queued."""
+        if self.experiment_id is None or self._poll_running:
+            return
+        current = self.current_tab()
+        # What the shown tab would read is read along, if it can be read off the UI thread.
+        tab_read = current.live_read() if self._loaded.get(current) == self.experiment_id else None
+        reader = PollReader(self.experiment_id, self._live, current, tab_read)
+        reader.sig_read.connect(self._poll_read)
+        _POLLS.add(reader)
+
+        def forget():
+            # One slot, in this order: with two, the queued deleteLater could free the thread
+            # before the discard ran, leaving a dead object in _POLLS.
+            _POLLS.discard(reader)
+            reader.deleteLater()
+        reader.finished.connect(forget)
+        self._poll_running = True
+        _wait_for_polls_on_quit()
+        reader.start()
+
+    def _poll_read(self, reader: PollReader) -> None:
         """Refresh what changed since the last poll; nothing when nothing moved."""
-        if self.experiment_id is None:
+        self._poll_running = False
+        self.last_poll_error = reader.error
+        result = reader.result
+        if reader.experiment_id != self.experiment_id or result is None:
+            # Another experiment meanwhile, or the read failed (the next tick tries again).
+            self.polled.emit()
             return
-        state = data.live_state(self.experiment_id)
-        if state is None:  # deleted meanwhile
+        if result.state is None:  # deleted meanwhile
             self.show_experiment(None)
+            self.polled.emit()
             return
-        if state == self._live:
+        if result.state == self._live:
+            self.polled.emit()
             return
-        self._live = state
-        if not self.header.is_editing_description():
-            self.header.show_header(data.header(self.experiment_id))
+        self._live = result.state
+        if not self.header.is_editing_description() and result.header is not None:
+            self.header.show_header(result.header)
         current = self.current_tab()
         for tab in self.all_tabs():
             if tab is current:
@@ -191,10 +306,13 @@ class DetailsPanel(QWidget):
             # Hidden tabs reload when shown, unless they hold an edit in progress.
             if not tab.is_editing():
                 self._loaded.pop(tab, None)
-        if self._loaded.get(current) == self.experiment_id:
-            current.refresh()
-        else:
+        if self._loaded.get(current) != self.experiment_id:
             self._ensure_loaded(current)
+        elif reader.tab is current and reader.news is not None:
+            current.apply_live(reader.token, reader.news)
+        else:
+            current.refresh()
+        self.polled.emit()
 
     def _edited(self) -> None:
         if self.experiment_id is None:
@@ -217,11 +335,8 @@ class DetailsPanel(QWidget):
         self.header.full_screen_button.setToolTip("Back to the table" if full else "View full screen")
         self.header.full_screen_button.setText("⤡" if full else "⤢")
         self.header.back_button.setVisible(full)
+        self._show_page()
 
     def is_full_screen(self) -> bool:
         return self._full_screen
 
-
-def _database_ready() -> bool:
-    from exptable_desktop.store.schema import database_proxy
-    return database_proxy.obj is not None

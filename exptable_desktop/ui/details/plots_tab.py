@@ -23,14 +23,38 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import details as data
 from exptable_desktop.ui.details.common import DetailsTab, scrolling_canvas, monospace_font, section_title
+from exptable_desktop.ui.empty_state import PLOTS_SNIPPET
+from exptable_desktop.ui.plot_grid import IterationAxis
 
 PALETTE = ("#1c7ed6", "#e8590c", "#2f9e44", "#d6336c", "#7048e8", "#0c8599", "#f08c00", "#5c940d")
 PLOT_HEIGHT = 280
+# An x axis titled so counts iterations (with whole-number values): its ticks are whole numbers.
+ITERATION_AXIS_WORDS = ("iteration", "iterations", "iter", "step", "steps", "epoch", "epochs")
 
 
 def _finite(values) -> np.ndarray:
     array = np.asarray(values, dtype=np.float64)
     return np.where(np.isfinite(array), array, np.nan)
+
+
+def x_is_iteration(figure: dict) -> bool:
+    """Whether the figure's x axis counts iterations: titled so, and every x value a whole number."""
+    words = str(figure.get("xaxis") or "").strip().lower().split()
+    if not words or words[0].strip("()[]#:") not in ITERATION_AXIS_WORDS:
+        return False
+    xs = [x for s in figure.get("series") or [] if s.get("style") not in ("bar", "histogram") for x in s.get("x") or []]
+    try:
+        values = _finite(xs)
+    except (TypeError, ValueError):
+        return False
+    values = values[np.isfinite(values)]
+    return bool(len(values)) and bool(np.all(values == np.round(values)))
+
+
+def _new_plot_widget(figure: dict) -> pg.PlotWidget:
+    """A plot whose bottom axis ticks whole numbers when x counts iterations."""
+    axes = {"bottom": IterationAxis("bottom")} if x_is_iteration(figure) else None
+    return pg.PlotWidget(axisItems=axes)
 
 
 def _category_axis(widget: pg.PlotWidget, labels: list[str]) -> None:
@@ -77,7 +101,7 @@ def _heatmap(figure: dict) -> pg.PlotWidget:
 
 def _mixed(figure: dict) -> pg.PlotWidget:
     """Traces of different kinds (lines, markers, bars, histograms) in one plot."""
-    widget = pg.PlotWidget()
+    widget = _new_plot_widget(figure)
     widget.setBackground("w")
     item = widget.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.15)
@@ -127,7 +151,7 @@ def render_figure(figure: dict) -> QWidget:
     if kind == "mixed":
         return _mixed(figure)
     if kind in ("line", "scatter", "bar", "histogram"):
-        widget = pg.PlotWidget()
+        widget = _new_plot_widget(figure) if kind in ("line", "scatter") else pg.PlotWidget()
         widget.setBackground("w")
         item = widget.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.15)
@@ -243,7 +267,9 @@ class PlotsTab(DetailsTab):
         self.iteration_label.setMinimumWidth(70)
         bar.addWidget(self.iteration_label)
         layout.addLayout(bar)
-        self.stack = scrolling_canvas(self, "NO PLOTS REPORTED")
+        self.stack = scrolling_canvas(self, "No plots reported yet", "Histograms, tables, confusion matrices and other "
+                                      "plots appear here, the latest of each, as the experiment reports them. "
+                                      "To report one from a script:", PLOTS_SNIPPET)
         layout.addWidget(self.stack, 1)
         self.cards: list[tuple[str, QWidget]] = []
         self.slider.valueChanged.connect(self._slider_moved)
