@@ -9,7 +9,7 @@ to ``light`` or ``dark``. Data colours (one per experiment or series) are not ch
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from string import Template
 
 from PySide6.QtCore import Qt
@@ -18,6 +18,13 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from exptable_desktop.core import states as st
 
 ENV_SCHEME = "EXPTABLE_COLOR_SCHEME"
+# The fills of the status icons (resources/icons/status-*.svg, ui/icons.py STATUS_ICONS), so a status
+# has one colour in the table, the card list and the panel, in both palettes; a test compares them.
+STATE_COLOURS = {
+    st.DRAFT: "#8a94a6", st.PENDING: "#d4a017", st.RUNNING: "#2f81f7", st.COMPLETED: "#2da44e",
+    st.CLOSED: "#2da44e", st.ABORTED: "#8a94a6", st.FAILED: "#d1242f", st.PUBLISHING: "#8250df",
+    st.PUBLISHED: "#8250df",
+}
 
 
 @dataclass(frozen=True)
@@ -56,13 +63,12 @@ class Palette:
     archive_base: str
     archive_alternate: str
     archive_border: str
-    states: dict[str, str] = field(default_factory=dict)
 
     def colour(self, role: str) -> QColor:
         return QColor(getattr(self, role))
 
     def state_colour(self, state: str) -> str:
-        return self.states.get(state, self.text_muted)
+        return STATE_COLOURS.get(state, self.text_muted)
 
     def substitute(self, template: str) -> str:
         """``template`` with ``$role`` replaced by the role's colour (style sheets use braces)."""
@@ -81,9 +87,6 @@ LIGHT = Palette(
     success="#2b8a3e", success_soft="#ebfbee", info="#1864ab", info_soft="#e7f5ff",
     match="#fff3bf", match_current="#7fb8ff", difference="#ffe8b3", difference_soft="#fff4d6",
     archive_base="#fff8e6", archive_alternate="#fdf1d3", archive_border="#e3b341",
-    states={st.DRAFT: "#8a94a6", st.PENDING: "#d4a017", st.RUNNING: "#2f81f7", st.COMPLETED: "#2da44e",
-            st.CLOSED: "#2da44e", st.ABORTED: "#8a94a6", st.FAILED: "#d1242f", st.PUBLISHING: "#8250df",
-            st.PUBLISHED: "#8250df"},
 )
 
 DARK = Palette(
@@ -97,12 +100,17 @@ DARK = Palette(
     success="#3fb950", success_soft="#12301c", info="#58a6ff", info_soft="#0f2a4a",
     match="#5c4a10", match_current="#1f6feb", difference="#4d3b12", difference_soft="#2e2512",
     archive_base="#1f1a0e", archive_alternate="#2a2211", archive_border="#9e6a03",
-    states={st.DRAFT: "#8b949e", st.PENDING: "#d29922", st.RUNNING: "#2f81f7", st.COMPLETED: "#2ea043",
-            st.CLOSED: "#2ea043", st.ABORTED: "#8b949e", st.FAILED: "#f85149", st.PUBLISHING: "#a371f7",
-            st.PUBLISHED: "#a371f7"},
 )
 
 PALETTES = {p.name: p for p in (LIGHT, DARK)}
+
+# Data colours: one per series in a plot of one experiment (the comparison gives each experiment its
+# own from core.compare_palette). Mid-tone, so they read on the light and on the dark surface alike.
+SERIES_COLOURS = ("#1c7ed6", "#e8590c", "#2f9e44", "#d6336c", "#7048e8", "#0c8599", "#f08c00", "#5c940d",
+                  "#ae3ec9", "#868e96", "#c92a2a", "#1098ad")
+# Text drawn over a data colour (a heat-map cell): chosen by the cell's colour, not by the palette.
+INK_ON_DARK = "#ffffff"
+INK_ON_LIGHT = "#212529"
 _current = LIGHT
 
 
@@ -116,21 +124,21 @@ def set_current(palette: Palette) -> None:
     _current = palette
 
 
-def system_prefers_dark() -> bool:
-    """Whether the operating system's colour scheme is dark (Qt 6.5+; light when it can't tell)."""
-    app = QGuiApplication.instance()
-    if app is None:
-        return False
-    scheme = getattr(QGuiApplication.styleHints(), "colorScheme", None)
-    return scheme is not None and scheme() == Qt.ColorScheme.Dark
+def system_scheme():
+    """The operating system's colour scheme as Qt reports it (Qt 6.5+); Unknown without an app."""
+    if QGuiApplication.instance() is None:
+        return Qt.ColorScheme.Unknown
+    return QGuiApplication.styleHints().colorScheme()
 
 
-def choose_palette() -> Palette:
-    """The palette to draw with: ``EXPTABLE_COLOR_SCHEME`` when set, else the system's scheme."""
+def choose_palette(scheme=None) -> Palette:
+    """The palette to draw with: ``EXPTABLE_COLOR_SCHEME`` when set, else the system's ``scheme``
+    (light when the system does not say, as offscreen and some X11 desktops don't)."""
     wanted = os.environ.get(ENV_SCHEME, "").strip().lower()
     if wanted in PALETTES:
         return PALETTES[wanted]
-    return DARK if system_prefers_dark() else LIGHT
+    scheme = system_scheme() if scheme is None else scheme
+    return DARK if scheme == Qt.ColorScheme.Dark else LIGHT
 
 
 def qt_palette(palette: Palette) -> QPalette:
@@ -169,4 +177,4 @@ def translucent(role: str, alpha: int):
 
 def contrasting_text(background: str) -> str:
     """Black or white, whichever reads on ``background`` (a user's tag colour, say)."""
-    return "#000000" if QColor(background).lightness() > 140 else "#ffffff"
+    return INK_ON_LIGHT if QColor(background).lightness() > 140 else INK_ON_DARK

@@ -49,6 +49,7 @@ from exptable_desktop.core import states as st
 from exptable_desktop.core.actions import ActionError, ActionResult
 from exptable_desktop.core.database import StoreError, close_thread_connection, first_line, read_only_reason
 from exptable_desktop.ui.style import style_sheet
+from exptable_desktop.ui import palette
 from exptable_desktop.ui.palette import themed, translucent
 
 REFRESH_MS = 5000
@@ -56,7 +57,7 @@ STATS_SPAN_S = 3600.0
 MIME_ENTRIES = "application/x-exptable-queue-entries"
 LINK_COLOUR = QColor(themed("$accent"))
 MUTED_COLOUR = QColor(themed("$text_secondary"))
-SERIES_COLOURS = {"CPU": "#1c7ed6", "GPU": "#2f9e44", "Memory": "#e8590c"}
+SERIES_COLOURS = dict(zip(("CPU", "Memory", "GPU"), palette.SERIES_COLOURS))
 DEFAULT_SIZE = (1080, 660)
 WINDOW_STYLE = themed("""
 QWidget#workersQueuesWindow { background: $surface; }

@@ -6,6 +6,7 @@ import time
 
 from PySide6.QtCore import Qt
 
+from exptable_desktop.ui import palette
 from exptable_desktop.core import recording
 from exptable_desktop.ui.details.console_tab import BLOCK_LINES, ConsoleModel, ConsoleTab
 from exptable_desktop.ui.details.metric_values_model import MetricValuesModel
@@ -44,7 +45,7 @@ def test_console_model_grows_by_inserting_rows_with_and_without_filter(db, qtmod
     assert model.grow() == 100
     assert inserted == [(1_500, 1_599)] and resets == []
     assert model.data(model.index(1_550)) == "line 1550"
-    assert model.data(model.index(1_550), Qt.ItemDataRole.ForegroundRole).color().name() == "#e03131"
+    assert model.data(model.index(1_550), Qt.ItemDataRole.ForegroundRole).color().name() == palette.current().danger
     assert model.grow() == 0
     model.set_filter(re.compile(r"line 16\d\d"))
     assert model.rowCount() == 0

@@ -5,6 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
+from exptable_desktop.ui import palette
 from exptable_desktop.core import details as data
 from exptable_desktop.core import smoothing
 from exptable_desktop.ui.details import DetailsPanel
@@ -52,7 +53,7 @@ def test_execution_tab_shows_source_diff_and_packages(panel, sdk_experiment):
     block = tab.text_edits["diff"].document().findBlockByLineNumber(
         tab.text_edits["diff"].toPlainText().splitlines().index("+# tuned the learning rate"))
     colours = {r.format.foreground().color().name() for r in block.layout().formats()}
-    assert "#2b8a3e" in colours
+    assert palette.current().success in colours
     # Completed: read-only, with the reason shown instead of Edit.
     section = tab.sections["source"]
     assert section.edit_button.isHidden() and "only a Draft can be edited" in section.reason_label.text()
@@ -116,7 +117,7 @@ def test_console_tab_shows_stdout_and_stderr_filters_and_saves(panel, sdk_experi
     assert "training finished with loss 0.0123" in texts and "a warning line" in texts
     warning_row = texts.index("a warning line")
     from PySide6.QtCore import Qt
-    assert model.data(model.index(warning_row), Qt.ItemDataRole.ForegroundRole).color().name() == "#e03131"
+    assert model.data(model.index(warning_row), Qt.ItemDataRole.ForegroundRole).color().name() == palette.current().danger
     assert tab.host_label.text().startswith("Hostname:")
     tab.filter_box.setText(r"loss \d")
     tab.apply_filter()

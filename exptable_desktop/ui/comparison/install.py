@@ -1,4 +1,4 @@
-"""Wiring the compare page into the main window (window_api.md).
+"""Wiring the compare page into the main window (docs/window_api.md).
 
 Comparison mode: the page takes the table's place in the table's layout
 (under the top bar, above the bottom strip with the batch bar) and compares

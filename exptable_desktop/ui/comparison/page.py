@@ -84,6 +84,7 @@ from exptable_desktop.core.details import load_preference, save_preference  # no
 from exptable_desktop.core.database import StoreError  # noqa: E402
 from exptable_desktop.ui.comparison.common import swatch_icon  # noqa: E402
 from exptable_desktop.ui.empty_state import EmptyState  # noqa: E402
+from exptable_desktop.ui.palette import themed
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class LegendRow(QWidget):
         self.swatch.setIcon(swatch_icon(experiment.colour, experiment.dash, 12, experiment.hidden))
         self.name.setToolTip(f"{experiment.name}\n{experiment.id}")
         self.name.set_full_text(experiment.name)
-        self.name.setStyleSheet("color: #adb5bd;" if experiment.hidden else "")
+        self.name.setStyleSheet(themed("color: $text_disabled;") if experiment.hidden else "")
 
     def enterEvent(self, event) -> None:  # noqa: N802
         super().enterEvent(event)
@@ -262,13 +263,13 @@ class ComparePage(QWidget):
         self.legend_list.setObjectName("compareLegend")
         self.legend_list.setSelectionMode(QListWidget.SelectionMode.NoSelection)
         self.legend_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.legend_list.setStyleSheet("QListWidget#compareLegend { border: none; background: #f8f9fa; }")
+        self.legend_list.setStyleSheet(themed("QListWidget#compareLegend { border: none; background: $surface_sunken; }"))
         self.legend_title = QLabel()
         self.legend_title.setObjectName("compareLegendTitle")
-        self.legend_title.setStyleSheet("color: #5c6370; font-weight: bold; letter-spacing: 1px;")
+        self.legend_title.setStyleSheet(themed("color: $text_secondary; font-weight: bold; letter-spacing: 1px;"))
         legend_box = QFrame()
         legend_box.setObjectName("compareLegendPanel")
-        legend_box.setStyleSheet("#compareLegendPanel { background: #f8f9fa; border-right: 1px solid #dee2e6; }")
+        legend_box.setStyleSheet(themed("#compareLegendPanel { background: $surface_sunken; border-right: 1px solid $border; }"))
         legend_layout = QVBoxLayout(legend_box)
         legend_layout.setContentsMargins(6, 6, 4, 6)
         legend_layout.setSpacing(4)
@@ -310,7 +311,7 @@ class ComparePage(QWidget):
 
         separator = QFrame()
         separator.setFrameShape(QFrame.Shape.HLine)
-        separator.setStyleSheet("color: #dee2e6;")
+        separator.setStyleSheet(themed("color: $border;"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

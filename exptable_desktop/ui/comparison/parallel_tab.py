@@ -541,6 +541,3 @@ class ParallelTab(HyperparamPlotTab):
     # -- Export ----------------------------------------------------------------------------
     def write_csv(self, out) -> int:
         return write_axes_csv(out, self._experiments, self._axes)
-
-    def metric_count(self) -> int:
-        return len(self._metrics)

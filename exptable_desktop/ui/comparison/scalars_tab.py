@@ -60,6 +60,7 @@ from exptable_desktop.ui.scalar_tools import (  # noqa: F401  (X_WALL_TIME: this
     ScalarTools,
     ScalarToolSettings,
 )
+from exptable_desktop.ui.palette import themed
 
 VIEW_GRAPHS = "graphs"
 VIEW_LAST = "last"
@@ -190,8 +191,8 @@ class ScalarsTab(QWidget):
         self.best_mode.addItem("min", compare_stats.BEST_MIN)
         self.best_mode.addItem("max", compare_stats.BEST_MAX)
         self.extremes_legend = QLabel(
-            '<span style="background:#ffe3e3">&nbsp;min&nbsp;</span> '
-            '<span style="background:#d3f9d8">&nbsp;max&nbsp;</span>')
+            themed('<span style="background:$danger_soft">&nbsp;min&nbsp;</span> '
+            '<span style="background:$success_soft">&nbsp;max&nbsp;</span>'))
         self.extremes_legend.setToolTip("Row extremes: the smallest and largest value of each row")
         self._sync_controls()
 

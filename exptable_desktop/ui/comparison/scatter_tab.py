@@ -34,7 +34,6 @@ KEY_SEPARATOR = "\x1f"
 POINT_SIZE = 11
 FOCUS_SIZE = 17
 HOVER_DISTANCE_PX = 10.0
-TICK_FONT_SIZE = 9
 
 
 def combo_key(key: tuple[str, str]) -> str:

@@ -23,16 +23,12 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import formatting
 from exptable_desktop.core import states as st
-from exptable_desktop.ui import icons
+from exptable_desktop.ui import icons, palette
 from exptable_desktop.ui.empty_state import EmptyState
+from exptable_desktop.ui.palette import themed
 
-# The fills of the table's status icons (resources/icons/status-*.svg, ui/icons.py STATUS_ICONS), so a
-# status has one colour in the table, the list and the panel; a test compares them with the icons.
-STATUS_COLOURS = {
-    st.DRAFT: "#8a94a6", st.PENDING: "#d4a017", st.RUNNING: "#2f81f7", st.COMPLETED: "#2da44e",
-    st.CLOSED: "#2da44e", st.ABORTED: "#8a94a6", st.FAILED: "#d1242f", st.PUBLISHING: "#8250df",
-    st.PUBLISHED: "#8250df",
-}
+# A status has one colour in the table, the card list and the panel: the status icons' fills.
+STATUS_COLOURS = palette.STATE_COLOURS
 
 
 NAV_MAX_WIDTH = 280
@@ -75,7 +71,7 @@ def section_title(text: str) -> QLabel:
     font.setBold(True)
     font.setPointSizeF(font.pointSizeF() * 0.95)
     label.setFont(font)
-    label.setStyleSheet("color: #5c6370; letter-spacing: 1px;")
+    label.setStyleSheet(themed("color: $text_secondary; letter-spacing: 1px;"))
     return label
 
 
@@ -163,7 +159,7 @@ class EditableSection(QFrame):
         top.addWidget(self.title_label)
         top.addStretch(1)
         self.reason_label = QLabel()
-        self.reason_label.setStyleSheet("color: #9aa0a6; font-style: italic;")
+        self.reason_label.setStyleSheet(themed("color: $text_muted; font-style: italic;"))
         top.addWidget(self.reason_label)
         self.edit_button = QPushButton("Edit")
         self.save_button = QPushButton("Save")
@@ -175,7 +171,7 @@ class EditableSection(QFrame):
         self.save_button.setDefault(True)
         layout.addLayout(top)
         self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #e03131;")
+        self.error_label.setStyleSheet(themed("color: $danger;"))
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         layout.addWidget(self.error_label)

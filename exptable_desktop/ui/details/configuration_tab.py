@@ -32,12 +32,13 @@ from exptable_desktop.ui.details.common import (
     fit_nav_width,
     monospace_font,
 )
+from exptable_desktop.ui.palette import themed
 
 GROUP_PROPERTIES = "USER PROPERTIES"
 GROUP_HYPERPARAMETERS = "HYPERPARAMETERS"
 GROUP_OBJECTS = "CONFIGURATION OBJECTS"
 ROLE_KEY = Qt.ItemDataRole.UserRole
-MATCH_BRUSH = QBrush(QColor("#fff3bf"))
+MATCH_BRUSH = QBrush(QColor(themed("$match")))
 
 
 class ParamsPage(QWidget):
@@ -63,7 +64,7 @@ class ParamsPage(QWidget):
         for button in (self.prev_button, self.next_button):
             button.setFixedWidth(30)
         self.match_label = QLabel()
-        self.match_label.setStyleSheet("color: #868e96;")
+        self.match_label.setStyleSheet(themed("color: $text_muted;"))
         search_row.addWidget(self.search_box, 1)
         search_row.addWidget(self.match_label)
         search_row.addWidget(self.prev_button)
@@ -211,7 +212,7 @@ class ObjectPage(QWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         self.description_label = QLabel()
-        self.description_label.setStyleSheet("color: #868e96;")
+        self.description_label.setStyleSheet(themed("color: $text_muted;"))
         self.description_label.setWordWrap(True)
         layout.addWidget(self.description_label)
         self.text = QPlainTextEdit()

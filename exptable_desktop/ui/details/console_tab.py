@@ -23,12 +23,13 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import details as data
 from exptable_desktop.ui.details.common import DetailsTab, empty_state, monospace_font
+from exptable_desktop.ui.palette import themed
 
 # The reference loads 1000 lines at a time (LOG_BATCH_SIZE).
 BLOCK_LINES = 1000
 CACHED_BLOCKS = 64
-LEVEL_COLOURS = {"error": QColor("#e03131"), "stderr": QColor("#e03131"), "critical": QColor("#e03131"),
-                 "warning": QColor("#d9480f"), "debug": QColor("#868e96")}
+LEVEL_COLOURS = {"error": QColor(themed("$danger")), "stderr": QColor(themed("$danger")), "critical": QColor(themed("$danger")),
+                 "warning": QColor(themed("$warning")), "debug": QColor(themed("$text_muted"))}
 
 
 class ConsoleModel(QAbstractListModel):
@@ -145,7 +146,7 @@ class ConsoleTab(DetailsTab):
         layout.setContentsMargins(8, 8, 8, 8)
         bar = QHBoxLayout()
         self.host_label = QLabel()
-        self.host_label.setStyleSheet("color: #5c6370;")
+        self.host_label.setStyleSheet(themed("color: $text_secondary;"))
         bar.addWidget(self.host_label)
         bar.addStretch(1)
         self.filter_box = QLineEdit()
@@ -178,14 +179,14 @@ class ConsoleTab(DetailsTab):
         self.view.setWordWrap(False)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.view.setStyleSheet("QTableView { background: #fbfbfc; border: 1px solid #e3e5e8; }")
+        self.view.setStyleSheet(themed("QTableView { background: $surface_alt; border: 1px solid $border_soft; }"))
         self.empty_label = empty_state("No log data", "What the experiment prints (stdout and stderr) appears here, "
                                                       "live while it runs.")
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.empty_label)
         layout.addWidget(self.stack, 1)
         self.status_label = QLabel()
-        self.status_label.setStyleSheet("color: #868e96;")
+        self.status_label.setStyleSheet(themed("color: $text_muted;"))
         layout.addWidget(self.status_label)
         self._filter_timer = QTimer(self)
         self._filter_timer.setSingleShot(True)
@@ -232,7 +233,7 @@ class ConsoleTab(DetailsTab):
             try:
                 pattern = re.compile(text)
             except re.error as exc:
-                self.filter_box.setStyleSheet("QLineEdit { border: 1px solid #e03131; }")
+                self.filter_box.setStyleSheet(themed("QLineEdit { border: 1px solid $danger; }"))
                 self.status_label.setText(f"Invalid regex: {exc}")
                 return
             self.filter_box.setStyleSheet("")

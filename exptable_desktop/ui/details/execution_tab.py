@@ -17,6 +17,8 @@ from exptable_desktop.core import editing
 from exptable_desktop.core import states as st
 from exptable_desktop.core.actions import ActionError
 from exptable_desktop.ui.details.common import DetailsTab, EditableSection, monospace_font
+from exptable_desktop.ui import palette
+from exptable_desktop.ui.palette import themed
 
 READ_ONLY_STYLE = "QLineEdit[readOnly=\"true\"] { border: none; background: transparent; }"
 
@@ -27,8 +29,10 @@ class DiffHighlighter(QSyntaxHighlighter):
     def __init__(self, document):
         super().__init__(document)
         self.formats = {}
-        for key, colour, background, bold in (("+", "#2b8a3e", "#ebfbee", False), ("-", "#c92a2a", "#fff5f5", False),
-                                              ("@", "#1864ab", "#e7f5ff", False), ("h", "#343a40", None, True)):
+        chrome = palette.current()
+        for key, colour, background, bold in (("+", chrome.success, chrome.success_soft, False),
+                                              ("-", chrome.danger, chrome.danger_soft, False),
+                                              ("@", chrome.info, chrome.info_soft, False), ("h", chrome.text, None, True)):
             fmt = QTextCharFormat()
             fmt.setForeground(QColor(colour))
             if background:
@@ -94,7 +98,7 @@ class ExecutionTab(DetailsTab):
         packages_layout = QVBoxLayout(packages)
         packages_layout.setContentsMargins(0, 0, 0, 0)
         self.packages_message = QLabel()
-        self.packages_message.setStyleSheet("color: #868e96; font-style: italic;")
+        self.packages_message.setStyleSheet(themed("color: $text_muted; font-style: italic;"))
         packages_layout.addWidget(self.packages_message)
         self.text_edits["requirements"] = _text_box(140)
         packages_layout.addWidget(self.text_edits["requirements"])

@@ -29,6 +29,7 @@ from exptable_desktop.core import actions
 from exptable_desktop.core import details as data
 from exptable_desktop.core import states as st
 from exptable_desktop.ui.details.common import STATUS_COLOURS, FlowLayout, tag_colours, type_pixmap
+from exptable_desktop.ui.palette import themed
 
 ActionMenuFactory = Callable[[list[str]], QMenu]
 
@@ -123,14 +124,14 @@ class DetailsHeader(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
         self.name_edit.setFont(font)
-        self.name_edit.setStyleSheet("QLineEdit { border: 1px solid transparent; background: transparent; }"
-                                     "QLineEdit:hover { border: 1px solid #ced4da; }"
-                                     "QLineEdit:focus { border: 1px solid #4dabf7; background: white; }")
+        self.name_edit.setStyleSheet(themed("QLineEdit { border: 1px solid transparent; background: transparent; }"
+                                     "QLineEdit:hover { border: 1px solid $border; }"
+                                     "QLineEdit:focus { border: 1px solid $accent_strong; background: $surface; }"))
         top.addWidget(self.name_edit, 1)
         self.id_label = QLabel()
         self.id_label.setObjectName("detailsId")
-        self.id_label.setStyleSheet("QLabel { color: #495057; background: #f1f3f5; border-radius: 4px; "
-                                    "padding: 2px 6px; font-family: monospace; }")
+        self.id_label.setStyleSheet(themed("QLabel { color: $text_secondary; background: $surface_alt; border-radius: 4px; "
+                                    "padding: 2px 6px; font-family: monospace; }"))
         self.id_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         top.addWidget(self.id_label)
         self.copy_id_button = QToolButton()
@@ -164,7 +165,7 @@ class DetailsHeader(QWidget):
         self.progress.setTextVisible(True)
         status_row.addWidget(self.progress)
         self.updated_label = QLabel()
-        self.updated_label.setStyleSheet("color: #868e96;")
+        self.updated_label.setStyleSheet(themed("color: $text_muted;"))
         # A narrow panel clips this line (its tooltip has it all) rather than widening the header.
         self.updated_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         status_row.addWidget(self.updated_label, 1)
@@ -190,7 +191,7 @@ class DetailsHeader(QWidget):
         self.description_label = QLabel()
         self.description_label.setObjectName("detailsDescription")
         self.description_label.setWordWrap(True)
-        self.description_label.setStyleSheet("color: #495057;")
+        self.description_label.setStyleSheet(themed("color: $text_secondary;"))
         description_row.addWidget(self.description_label, 1)
         self.edit_description_button = QToolButton()
         self.edit_description_button.setObjectName("detailsEditDescription")
@@ -255,10 +256,10 @@ class DetailsHeader(QWidget):
         self.name_edit.setToolTip(f"{info['name']}\n{locked or 'Click to rename'}")
         self.id_label.setText(f"ID {info['id'][:8]}…")
         self.id_label.setToolTip(info["id"])
-        colour = STATUS_COLOURS.get(info["status"], "#868e96")
+        colour = STATUS_COLOURS.get(info["status"], themed("$text_muted"))
         self.status_label.setText(info["status_label"] + ("  ·  Archived" if info["archived"] else ""))
-        self.status_label.setStyleSheet(f"QLabel {{ color: white; background: {colour}; border-radius: 4px; "
-                                        "padding: 1px 8px; font-weight: bold; }")
+        self.status_label.setStyleSheet(themed(f"QLabel {{ color: $surface; background: {colour}; border-radius: 4px; "
+                                        "padding: 1px 8px; font-weight: bold; }"))
         show_progress = info["status"] in st.PROGRESS_STATUSES and info["progress"] is not None
         self.progress.setVisible(show_progress)
         if show_progress:
@@ -274,7 +275,7 @@ class DetailsHeader(QWidget):
         if self.description_editor.isHidden():
             text = info["description"]
             self.description_label.setText(text or "Add a description")
-            self.description_label.setStyleSheet("color: #495057;" if text else "color: #adb5bd; font-style: italic;")
+            self.description_label.setStyleSheet(themed("color: $text_secondary;") if text else themed("color: $text_disabled; font-style: italic;"))
 
     def _set_tags(self, tags: list[tuple[str, str | None, str | None]]) -> None:
         if [c.name for c in self.tag_chips] == [t[0] for t in tags]:
@@ -396,4 +397,4 @@ class DetailsHeader(QWidget):
         self.edit_description_button.show()
         text = self.info.get("description", "")
         self.description_label.setText(text or "Add a description")
-        self.description_label.setStyleSheet("color: #495057;" if text else "color: #adb5bd; font-style: italic;")
+        self.description_label.setStyleSheet(themed("color: $text_secondary;") if text else themed("color: $text_disabled; font-style: italic;"))

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWi
 
 from exptable_desktop.core import details as data
 from exptable_desktop.ui.details.common import DetailsTab, section_title
+from exptable_desktop.ui.palette import themed
 
 
 class InfoTab(DetailsTab):
@@ -59,7 +60,7 @@ class InfoTab(DetailsTab):
             return
         description = content["description"]
         self.description_label.setText(description or "No description")
-        self.description_label.setStyleSheet("" if description else "color: #9aa0a6; font-style: italic;")
+        self.description_label.setStyleSheet("" if description else themed("color: $text_muted; font-style: italic;"))
         for label, text, link in content["fields"]:
             value = QLabel()
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
@@ -85,7 +86,7 @@ class InfoTab(DetailsTab):
     @staticmethod
     def _key(text: str) -> QLabel:
         label = QLabel(text)
-        label.setStyleSheet("color: #5c6370;")
+        label.setStyleSheet(themed("color: $text_secondary;"))
         return label
 
     def value_text(self, label: str) -> str:

@@ -20,14 +20,15 @@ from exptable_desktop.ui.details.info_tab import InfoTab
 from exptable_desktop.ui.details.plots_tab import PlotsTab
 from exptable_desktop.ui.details.scalars_tab import ScalarsTab
 from exptable_desktop.ui.empty_state import SDK_START, EmptyState
+from exptable_desktop.ui.palette import themed
 
 LIVE_POLL_MS = 1500
 LAST_TAB_KEY = "details.last_tab"
-TAB_LIST_STYLE = """
-QListWidget#detailsTabList { border: none; border-right: 1px solid #e9ecef; background: transparent; }
+TAB_LIST_STYLE = themed("""
+QListWidget#detailsTabList { border: none; border-right: 1px solid $border_soft; background: transparent; }
 QListWidget#detailsTabList::item { padding: 8px 12px; }
-QListWidget#detailsTabList::item:selected { background: #e7f1ff; color: #1c64d8; font-weight: 600; }
-"""
+QListWidget#detailsTabList::item:selected { background: $accent_soft; color: $accent; font-weight: 600; }
+""")
 
 
 class PollReader(QThread):
@@ -126,7 +127,7 @@ class DetailsPanel(QWidget):
         layout.addWidget(self.header)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
-        line.setStyleSheet("color: #e9ecef;")
+        line.setStyleSheet(themed("color: $border_soft;"))
         layout.addWidget(line)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("detailsTabs")

@@ -22,11 +22,13 @@ from PySide6.QtWidgets import (
 )
 
 from exptable_desktop.core import details as data
+from exptable_desktop.ui import palette
 from exptable_desktop.ui.details.common import DetailsTab, scrolling_canvas, monospace_font, section_title
 from exptable_desktop.ui.empty_state import PLOTS_SNIPPET
 from exptable_desktop.ui.plot_grid import IterationAxis
+from exptable_desktop.ui.palette import themed
 
-PALETTE = ("#1c7ed6", "#e8590c", "#2f9e44", "#d6336c", "#7048e8", "#0c8599", "#f08c00", "#5c940d")
+PALETTE = palette.SERIES_COLOURS[:8]
 PLOT_HEIGHT = 280
 # An x axis titled so counts iterations (with whole-number values): its ticks are whole numbers.
 ITERATION_AXIS_WORDS = ("iteration", "iterations", "iter", "step", "steps", "epoch", "epochs")
@@ -105,7 +107,7 @@ def _mixed(figure: dict) -> pg.PlotWidget:
     widget.setBackground("w")
     item = widget.getPlotItem()
     item.showGrid(x=True, y=True, alpha=0.15)
-    item.addLegend(offset=(-10, 10), labelTextColor="#343a40")
+    item.addLegend(offset=(-10, 10), labelTextColor=themed("$text"))
     series = figure.get("series") or []
     categories: list[str] = []
     for s in series:
@@ -161,7 +163,7 @@ def render_figure(figure: dict) -> QWidget:
             item.setLabel("left", figure["yaxis"])
         if figure.get("projection"):
             zaxis = f" ({figure['zaxis']})" if figure.get("zaxis") else ""
-            item.setTitle(f"3-D points seen from above; colour is z{zaxis}", size="9pt", color="#495057")
+            item.setTitle(f"3-D points seen from above; colour is z{zaxis}", size="9pt", color=themed("$text_secondary"))
         if kind == "histogram":
             bins, counts = _finite(figure["bins"]), _finite(figure["counts"])
             if len(bins) == len(counts) + 1 and len(counts):
@@ -170,7 +172,7 @@ def render_figure(figure: dict) -> QWidget:
             return widget
         series = figure.get("series") or []
         if len(series) > 1:
-            item.addLegend(offset=(-10, 10), labelTextColor="#343a40")
+            item.addLegend(offset=(-10, 10), labelTextColor=themed("$text"))
         for n, s in enumerate(series):
             colour = PALETTE[n % len(PALETTE)]
             if kind == "bar":
@@ -233,7 +235,7 @@ def _confusion_table(figure: dict) -> QTableWidget:
                 strength = (value - low) / span
                 colour = QColor.fromHsvF(0.58, 0.15 + 0.75 * strength, 1.0 - 0.45 * strength)
                 item.setBackground(QBrush(colour))
-                item.setForeground(QBrush(QColor("#ffffff" if strength > 0.55 else "#212529")))
+                item.setForeground(QBrush(QColor(palette.INK_ON_DARK if strength > 0.55 else palette.INK_ON_LIGHT)))
             table.setItem(r, c, item)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -336,7 +338,7 @@ class PlotsTab(DetailsTab):
             card_layout.setContentsMargins(0, 0, 0, 8)
             title = sample["variant"] or sample["metric"]
             caption = QLabel(f"{title}  ·  iteration {sample['iteration']}")
-            caption.setStyleSheet("color: #343a40;")
+            caption.setStyleSheet(themed("color: $text;"))
             card_layout.addWidget(caption)
             figure_widget = render_figure(sample["figure"])
             if isinstance(figure_widget, QTableWidget):

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from exptable_desktop.core import details as data
 from exptable_desktop.core import smoothing
 from exptable_desktop.ui.comparison.common import PlotCard
+from exptable_desktop.ui import palette
 from exptable_desktop.ui.details.common import DetailsTab, section_title
 from exptable_desktop.ui.details.metric_values_model import MetricValuesModel
 from exptable_desktop.ui.details.scalar_settings_bar import GROUP_METRIC, ScalarSettings, ScalarSettingsBar
@@ -37,8 +38,7 @@ from exptable_desktop.ui.empty_state import SCALARS_SNIPPET, EmptyState
 from exptable_desktop.ui.plot_grid import PlotGrid, fill_plots_menu, new_plot_card
 from exptable_desktop.ui.scalar_tools import X_ITERATIONS, X_TIME_FROM_START
 
-PALETTE = ("#1c7ed6", "#e8590c", "#2f9e44", "#d6336c", "#7048e8", "#0c8599", "#f08c00", "#5c940d",
-           "#ae3ec9", "#495057", "#c92a2a", "#1098ad")
+PALETTE = palette.SERIES_COLOURS
 ORIGINAL_ALPHA = 70
 PREFERENCE_KEY = "details.scalars"
 ORIGINAL = "__original__"
