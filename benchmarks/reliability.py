@@ -7,9 +7,12 @@ Prints, for SQLite (and PostgreSQL when EXPTABLE_TEST_PG_URL is set):
   * time until a killed run is marked Aborted by a reader of the table
     (default heartbeat 5 s, 3 missed intervals);
   * peak memory of a process reporting 10,000,000 points in a tight loop
-    (the pending buffer is bounded, 64 MB by default).
+    (the pending buffer is bounded, 64 MB by default);
+  * the experiments table keeping a large scattered selection (every 5th of 100,000 rows)
+    across search keystrokes: model work and repaint per keystroke (no database).
 
 Usage: python benchmarks/reliability.py [--writers N] [--points P] [--tight-points N] [--skip-detect]
+       python benchmarks/reliability.py --only-selection [--rows N]
 """
 from __future__ import annotations
 
@@ -145,13 +148,81 @@ def tight_loop(url: str, files: Path, points: int) -> str:
             f"all committed after {total:.1f} s")
 
 
+def table_selection(rows: int, every: int = 5) -> list[str]:
+    """Search keystrokes in the experiments table (model, proxy and view, offscreen, at the default
+    window's table size) while every ``every``-th row is selected; each timed until painted."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import numpy as np
+    from PySide6.QtCore import QItemSelectionModel
+    from PySide6.QtWidgets import QApplication
+
+    from exptable_desktop.core.filters import SearchQuery
+    from exptable_desktop.core.tableview import ExperimentTable
+    from exptable_desktop.store.bulk import BASE_FIELDS
+    from exptable_desktop.ui.style import apply_style, style_table
+    from exptable_desktop.ui.table_model import ExperimentTableModel
+    from exptable_desktop.ui.table_proxy import ExperimentTableProxy
+    from exptable_desktop.ui.table_view import ExperimentTableView
+
+    app = QApplication.instance() or QApplication([])
+    apply_style()
+    families = ("resnet50", "vit_b16", "yolov8m", "t5-base", "llama-3-8b", "ppo", "bert-large")
+    statuses = ("completed", "failed", "in_progress", "stopped", "published")
+
+    def row(i: int) -> tuple:
+        values = dict(id=f"{i:032x}", name=f"{families[i % 7]} lr=0.{i % 13:03d} run {i}", type="training",
+                      status=statuses[i % 5], project=1 + i % 9, user=("ann", "bob", "eve")[i % 3], parent=None,
+                      started=1.7e9 + i, last_update=1.7e9 + 2 * i, last_iteration=float(i % 5000), progress=None,
+                      description="", run_time=None, archived=False, created=1.7e9)
+        return tuple(values[f] for f in BASE_FIELDS)
+
+    table = ExperimentTable(rows + 64)
+    table.write_base_rows([row(i) for i in range(rows)])
+    table.recompute_mask()
+    table.resort()
+    model = ExperimentTableProxy(ExperimentTableModel())
+    view = ExperimentTableView()
+    view.setModel(model)
+    style_table(view, archive=False)
+    model.set_table(table)
+    view.resize(1150, 720)  # the table's part of a 1400x820 window
+    view.show()
+    app.processEvents()
+    view.selectionModel().select_rows(np.arange(0, rows, every), QItemSelectionModel.SelectionFlag.Select)
+    app.processEvents()
+    selected = len(view.selected_rows())
+    out = []
+    # Typing a model family and a learning rate: each keystroke hides rows all over the table (families
+    # and rates cycle through the rows), the last one brings them all back.
+    for text in ("r", "re", "res", "resnet", "resnet50 lr=0.01", ""):
+        start = time.perf_counter()
+        model.set_search(SearchQuery(text) if text else None)
+        modelled = time.perf_counter() - start
+        view.viewport().repaint()
+        total = time.perf_counter() - start
+        held = QItemSelectionModel.selection(view.selectionModel()).size()
+        out.append(f"search {text!r:19} with {selected:,} of {rows:,} rows selected (every {every}th): "
+                   f"{total * 1000:6.1f} ms = model {modelled * 1000:5.1f} + paint {(total - modelled) * 1000:5.1f}; "
+                   f"{len(view.selected_rows()):,} shown selected, {held} ranges held by Qt")
+    view.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--writers", type=int, default=32)
     parser.add_argument("--points", type=int, default=20_000)
     parser.add_argument("--tight-points", type=int, default=10_000_000)
     parser.add_argument("--skip-detect", action="store_true", help="don't wait for stale-run detection")
+    parser.add_argument("--only-selection", action="store_true",
+                        help="run only the table selection case (no database, a few seconds)")
+    parser.add_argument("--rows", type=int, default=100_000, help="rows of the table selection case")
     args = parser.parse_args()
+    if args.only_selection:
+        print("== Table selection")
+        for line in table_selection(args.rows):
+            print("  " + line, flush=True)
+        return
 
     backends = [("SQLite", None)]
     if os.environ.get("EXPTABLE_TEST_PG_URL"):
@@ -172,6 +243,9 @@ def main() -> None:
             finally:
                 if pg_url:
                     drop_pg_database(url)
+    print("== Table selection")
+    for line in table_selection(args.rows):
+        print("  " + line, flush=True)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,7 @@ from exptable_desktop.ui.filter_popups import (
 from exptable_desktop.ui.project_tree import ProjectTree
 from exptable_desktop.ui.style import style_sheet, style_table
 from exptable_desktop.ui.table_model import ExperimentTableModel
+from exptable_desktop.ui.table_proxy import ExperimentTableProxy
 from exptable_desktop.ui.table_view import ExperimentTableView
 
 VIEW_MODES = ("table", "details", "comparison")
@@ -356,7 +357,10 @@ class MainWindow(QMainWindow):
         # added: columns kept outside the database rows, such as the person's stars (ui.views_menu).
         self.table_hooks: list[Callable] = []
 
-        self.model = ExperimentTableModel(self)
+        # One source model (the table's rows in storage order); views see it through proxies that
+        # order and filter it: the table through ``model``, the details card list through one over it.
+        self.source_model = ExperimentTableModel(self)
+        self.model = ExperimentTableProxy(self.source_model, self)
         self.table_view = ExperimentTableView()
         self.table_view.setModel(self.model)
         self.table_view.viewport().installEventFilter(self)
@@ -389,6 +393,7 @@ class MainWindow(QMainWindow):
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
         self.model.sig_checked_changed.connect(self.sig_checked_changed)
+        self.model.sig_sort_changed.connect(self._schedule_save)  # header clicks sort through the model
         self.table_view.sig_current_id_changed.connect(self.sig_current_changed)
         for signal in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset,
                        self.model.layoutChanged):
@@ -721,7 +726,11 @@ class MainWindow(QMainWindow):
         # The worker's Python code competes for the GIL with every data() call of a paint: started
         # together, the first page would wait for the whole read. So it starts after that paint.
         if event.type() == QEvent.Type.Resize and self._auto_fit and watched is self.table_view.viewport():
-            self.fit_default_widths()
+            self._fitting = True
+            try:
+                self.table_view.fit_name_column()
+            finally:
+                self._fitting = False
         if event.type() == QEvent.Type.Paint and watched is self.table_view.viewport() \
                 and self._base_loader is not None:
             loader = self._base_loader
@@ -858,7 +867,6 @@ class MainWindow(QMainWindow):
         header.resizeSection(check, C.BUILTIN_BY_KEY["check"].default_width)
         if header.visualIndex(check) != 0:
             header.moveSection(header.visualIndex(check), 0)
-        header.sort_keys = list(self.model.table.sort)
         header.viewport().update()
         self._auto_fit = not state.widths
         if self._auto_fit:
@@ -870,26 +878,18 @@ class MainWindow(QMainWindow):
         self._schedule_save()
 
     def fit_default_widths(self) -> None:
-        """Default widths, with NAME, TAGS, PROJECT, PARENT and TYPE shrunk (to their minimum at most)
-        so that the visible columns fit the table's width when it is narrower than their sum."""
-        header = self.table_view.horizontalHeader()
-        available = self.table_view.viewport().width()
-        if available <= 0:
-            return
-        visible = [logical for logical in range(header.count()) if not header.isSectionHidden(logical)]
-        wanted = {logical: self.default_width(logical) for logical in visible}
-        slack = {logical: max(0, wanted[logical] - max(self.model.specs[logical].shrink_to,
-                                                       header.sectionSizeFromContents(logical).width()))
-                 for logical in visible if self.model.specs[logical].shrink_to}
-        excess = sum(wanted.values()) - available
-        give = min(max(0, excess), sum(slack.values()))
+        """Widths nobody chose: every column fitted to its contents, NAME to the room left
+        (ExperimentTableView.fit_columns); they follow the table's width until a column is dragged."""
         self._fitting = True
         try:
-            for logical in visible:
-                cut = round(slack[logical] * give / sum(slack.values())) if give and logical in slack else 0
-                header.resizeSection(logical, wanted[logical] - cut)
+            self.table_view.fit_columns()
         finally:
             self._fitting = False
+
+    def fit_columns(self) -> None:
+        """The "Fit columns" action: every visible column to its contents at once, kept as the layout."""
+        self.fit_default_widths()
+        self._schedule_save()
 
     def table_state(self) -> TableState:
         header = self.table_view.horizontalHeader()
@@ -939,9 +939,7 @@ class MainWindow(QMainWindow):
             self.model.table.sort = [(STAR, False)] + [s for s in self.model.table.sort if s[0] != STAR]
             self.model.table.resort()
             self.model.sync_order()
-        header = self.table_view.horizontalHeader()
-        header.sort_keys = list(self.model.table.sort)
-        header.viewport().update()
+        self.table_view.horizontalHeader().viewport().update()
         self._schedule_save()
 
     def set_filter(self, key: str, flt) -> None:
@@ -1052,6 +1050,8 @@ class MainWindow(QMainWindow):
                 action.setChecked(spec.key in self.model.precise)
                 action.toggled.connect(lambda on, k=spec.key: self.set_precise(k, on))
         menu.addSeparator()
+        fit = menu.addAction("Fit columns", self.fit_columns)
+        fit.setToolTip("Every column to its contents; NAME takes the room left")
         menu.addAction("Reset columns to defaults", self.reset_columns)
 
     def set_column_visible(self, key: str, visible: bool) -> None:
@@ -1088,8 +1088,6 @@ class MainWindow(QMainWindow):
 
     def remove_custom_column(self, key: str) -> None:
         self.model.remove_column(key)
-        header = self.table_view.horizontalHeader()
-        header.sort_keys = list(self.model.table.sort)
         self._update_filter_marks()
         self._schedule_save()
 
@@ -1150,6 +1148,7 @@ class MainWindow(QMainWindow):
             menu.addAction("Hide column", lambda: self.set_column_visible(spec.key, False))
         if spec.kind != C.CHECK:
             menu.addAction("Fit to contents", lambda: self.table_view.fit_column(logical))
+        menu.addAction("Fit columns", self.fit_columns)
         if spec.filter_kind:
             menu.addAction("Filter…", lambda: self.open_filter_popup(spec.key))
             if spec.key in self.model.table.filters:

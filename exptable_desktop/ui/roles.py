@@ -14,3 +14,5 @@ StatusRole = _BASE + 4
 TypeRole = _BASE + 5
 #: The column key of a header section (headerData).
 ColumnKeyRole = _BASE + 6
+#: Details card list: the row's card (ExperimentTable.row_info: name, status, tags, user, times).
+CardInfoRole = _BASE + 7

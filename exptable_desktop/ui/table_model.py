@@ -1,35 +1,41 @@
-"""The Qt model of the experiments table: a thin adapter over core.tableview.
+"""The source model of the experiments table: one row per experiment of a core.tableview table.
 
-Rows map to table slots through ``_order``; the model never sorts or filters.
-Changes reach views as exact signals: removed rows as ``rowsRemoved`` runs,
-moves as one ``layoutChanged`` with persistent indexes remapped, new rows as
-``rowsInserted`` runs and edits as one ``dataChanged`` per contiguous run.
+Rows are the table's live slots in storage order (``ExperimentTableModel``); the visible
+order, filter and search live in a proxy (ui.table_proxy), which asks core for them. Both
+tell views about changes with exact signals: removed rows as ``rowsRemoved`` runs, moved
+rows as one ``layoutChanged`` with persistent indexes remapped, new rows as ``rowsInserted``
+runs and edits as one ``dataChanged`` per contiguous run. Only a new table (another scope)
+resets the model.
 """
 from __future__ import annotations
 
 import math
 import time
-from typing import Iterable, Sequence
+from typing import Callable, Iterable
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 
 from exptable_desktop.core import columns as C
 from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core import states as st
-from exptable_desktop.core.filters import AnyFilter, SearchQuery
 from exptable_desktop.core.tableview import ChangeSet, CustomColumnData, ExperimentTable, RefreshResult
 from exptable_desktop.store.bulk import Scope
 from exptable_desktop.ui.roles import ColumnKeyRole, IdRole, StatusRole, TagsRole, TypeRole, ValueRole
 
-# Beyond this many separate runs a change is cheaper, for the view too, as a reset
-# (with selection and current row restored by id).
+#: Background of a checked row (under the selection's highlight, which wins).
+CHECKED_ROW_TINT = QColor("#e8f1fe")
+
+# Beyond this many separate runs of removed and inserted rows, one layout change (persistent
+# indexes remapped in one numpy step) costs the views less than a signal per run.
 MAX_RUNS = 64
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _CHECK = Qt.ItemDataRole.CheckStateRole
 _ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
 _CHECKED = Qt.CheckState.Checked
 _UNCHECKED = Qt.CheckState.Unchecked
 # Flags are combined once here: enum arithmetic per painted cell shows up in profiles.
@@ -39,6 +45,10 @@ _CHECK_FLAGS = _ROW_FLAGS | Qt.ItemFlag.ItemIsUserCheckable
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _CENTER = int(Qt.AlignmentFlag.AlignCenter)
+_CHECKED_BRUSH = QBrush(CHECKED_ROW_TINT)
+# The first click on a column header sorts descending, as the reference does.
+_INITIAL_SORT = Qt.ItemDataRole.InitialSortOrderRole
+_DESCENDING = Qt.SortOrder.DescendingOrder
 
 
 def contiguous_runs(positions) -> list[tuple[int, int]]:
@@ -57,25 +67,102 @@ def run_count(positions: np.ndarray) -> int:
     return int(np.count_nonzero(np.diff(positions) != 1)) + 1 if len(positions) else 0
 
 
+def inverse(slots: np.ndarray, size: int) -> np.ndarray:
+    """Row of each slot below ``size`` (-1 where ``slots`` does not hold it)."""
+    rows = np.full(max(size, 1), -1, np.int64)
+    rows[slots] = np.arange(len(slots))
+    return rows
+
+
+def sync_rows(model: QAbstractItemModel, old: np.ndarray, new: np.ndarray, size: int,
+              store: Callable[[np.ndarray], None]) -> None:
+    """Take ``model`` from showing slots ``old`` (row i shows ``old[i]``) to ``new`` with exact signals:
+    removed runs, one layout change for the rows that moved, inserted runs. ``store`` sets the
+    model's row array; ``size`` bounds every slot. Past MAX_RUNS runs, one layout change does it all."""
+    if len(old) == len(new) and np.array_equal(old, new):
+        return
+    in_new = np.zeros(max(size, 1), bool)
+    in_new[new] = True
+    in_old = np.zeros(max(size, 1), bool)
+    in_old[old] = True
+    removed = np.flatnonzero(~in_new[old])
+    present = in_old[new]
+    inserted = np.flatnonzero(~present)
+    if run_count(removed) + run_count(inserted) > MAX_RUNS:
+        relayout(model, old, new, size, store)
+        return
+    current = old
+    root = QModelIndex()
+    for first, last in reversed(contiguous_runs(removed)):
+        model.beginRemoveRows(root, first, last)
+        current = np.delete(current, np.s_[first:last + 1])
+        store(current)
+        model.endRemoveRows()
+    kept = new[present]
+    if not np.array_equal(current, kept):
+        relayout(model, current, kept, size, store)
+    for first, last in contiguous_runs(inserted):
+        model.beginInsertRows(root, first, last)
+        present[first:last + 1] = True
+        store(new[present])
+        model.endInsertRows()
+
+
+def relayout(model: QAbstractItemModel, old: np.ndarray, new: np.ndarray, size: int,
+             store: Callable[[np.ndarray], None]) -> None:
+    """One layout change from slots ``old`` to ``new``: persistent indexes follow their slot, and those
+    whose slot is gone become invalid (the row count may change, as QSortFilterProxyModel's does)."""
+    # PySide6 exposes only the argument-less overload (no VerticalSortHint).
+    model.layoutAboutToBeChanged.emit()
+    persistent = model.persistentIndexList()
+    row_of_slot = inverse(new, size)
+    # A selected row alone holds one persistent index per column: mapped in one numpy step, and
+    # made with createIndex (index() would ask rowCount and columnCount of Python for each).
+    old_rows = np.fromiter((p.row() for p in persistent), np.int64, len(persistent))
+    inside = (old_rows >= 0) & (old_rows < len(old))
+    new_rows = np.full(len(persistent), -1, np.int64)
+    new_rows[inside] = row_of_slot[old[old_rows[inside]]]
+    make = model.createIndex
+    targets = [make(row, p.column()) if row >= 0 else QModelIndex()
+               for p, row in zip(persistent, new_rows.tolist())]
+    store(new)
+    model.changePersistentIndexList(persistent, targets)
+    model.layoutChanged.emit()
+
+
 class ExperimentTableModel(QAbstractTableModel):
+    """The experiments of one ``ExperimentTable`` (a scope), one row per live slot in storage order.
+
+    It holds what belongs to the rows whatever their order: the columns, the check marks and
+    the cells' looks. Views show it through ``ExperimentTableProxy``, which orders and filters.
+    """
+
     sig_checked_changed = Signal()
+    #: Emitted after the table changed under the proxies (a refresh, a custom column added or
+    #: dropped): their order is read again from core. Carries the slots whose cells changed.
+    sig_table_changed = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.table = ExperimentTable()
-        self._order = np.empty(0, np.int64)
+        self._slots = np.empty(0, np.int64)
+        self._row_of_slot: np.ndarray | None = None
         self.specs: list[C.ColumnSpec] = []
         self.keys: list[str] = []
         self._kinds: list[str] = []
         self.set_columns(list(C.BUILTIN_COLUMNS))
-        self._handlers = {
+        self.handlers = {
             int(_DISPLAY): self._data_display, int(_TOOLTIP): self._data_tooltip, int(_CHECK): self._data_check,
             int(_ALIGN): self._data_align, int(IdRole): self._data_id, int(ValueRole): self._data_value,
             int(TagsRole): self._data_tags, int(StatusRole): self._data_status, int(TypeRole): self._data_type,
+            int(_BACKGROUND): self._data_background,
         }
         self.checked: set[str] = set()
         self.precise: set[str] = set()
         self.now = time.time()
+        # True while a refresh is folded in: proxies wait for sig_table_changed instead of
+        # following each of the signals on the way.
+        self.applying = False
 
     def set_columns(self, specs: list[C.ColumnSpec]) -> None:
         """Replace the column list (callers reset the model around this)."""
@@ -86,7 +173,7 @@ class ExperimentTableModel(QAbstractTableModel):
     # ---- Qt model API ----------------------------------------------------------------
 
     def rowCount(self, parent=QModelIndex()):
-        return 0 if parent.isValid() else len(self._order)
+        return 0 if parent.isValid() else len(self._slots)
 
     def columnCount(self, parent=QModelIndex()):
         return 0 if parent.isValid() else len(self.specs)
@@ -94,7 +181,12 @@ class ExperimentTableModel(QAbstractTableModel):
     def flags(self, index):
         if not index.isValid():
             return _NO_FLAGS
-        return _CHECK_FLAGS if self._kinds[index.column()] == C.CHECK else _ROW_FLAGS
+        return self.column_flags(index.column())
+
+    def column_flags(self, column: int):
+        if not 0 <= column < len(self._kinds):
+            return _NO_FLAGS
+        return _CHECK_FLAGS if self._kinds[column] == C.CHECK else _ROW_FLAGS
 
     def headerData(self, section, orientation, role=_DISPLAY):
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.specs):
@@ -108,33 +200,55 @@ class ExperimentTableModel(QAbstractTableModel):
             return spec.title or "Select"
         if role == _ALIGN:
             return _LEFT
+        if role == _INITIAL_SORT:
+            return _DESCENDING
         return None
 
     def data(self, index, role=_DISPLAY):
         # Called several times per painted cell (one per role the delegate asks for):
         # unserved roles leave at the first line, served ones are one dict hop away.
-        handler = self._handlers.get(role)
+        handler = self.handlers.get(role)
         if handler is None:
             return None
         row, col = index.row(), index.column()
-        if row < 0 or row >= len(self._order) or col >= len(self.specs):
+        if row < 0 or row >= len(self._slots) or col >= len(self.specs):
             return None
-        return handler(int(self._order[row]), col)
+        return handler(int(self._slots[row]), col)
 
-    def paint_values(self, row: int, col: int) -> tuple[str, str, object] | None:
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole):
+        if role != _CHECK or not index.isValid() or self._kinds[index.column()] != C.CHECK:
+            return False
+        exp_id = self.table.ids[int(self._slots[index.row()])]
+        checked = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
+        if checked:
+            self.checked.add(exp_id)
+        else:
+            self.checked.discard(exp_id)
+        # The whole row: its check box and its tint.
+        self.dataChanged.emit(self.index(index.row(), 0), self.index(index.row(), len(self.specs) - 1),
+                              [_CHECK, _BACKGROUND])
+        self.sig_checked_changed.emit()
+        return True
+
+    # ---- Cells by slot (proxies read them without a source index) ------------------------------
+
+    def paint_values(self, slot: int, col: int) -> tuple[str, str, object, bool] | None:
         """What CellDelegate draws, read without a round trip through Qt per role:
-        (kind, label, status+progress | task type | tag chips), or None for other columns."""
-        if row < 0 or row >= len(self._order) or col >= len(self.specs):
+        (kind, label, status+progress | task type | tag chips, checked), or None for other columns."""
+        if col >= len(self.specs):
             return None
         kind = self._kinds[col]
-        slot = int(self._order[row])
         if kind == C.TYPE:
-            return kind, self.table.cats["type"].label_at(slot), self.table.type_at(slot)
-        if kind == C.STATUS:
-            return kind, self.table.cats["status"].label_at(slot), self._data_status(slot, col)
-        if kind == C.TAGS:
-            return kind, "", self._data_tags(slot, col)
-        return None
+            extra = self.table.type_at(slot)
+            label = self.table.cats["type"].label_at(slot)
+        elif kind == C.STATUS:
+            extra = self._data_status(slot, col)
+            label = self.table.cats["status"].label_at(slot)
+        elif kind == C.TAGS:
+            extra, label = self._data_tags(slot, col), ""
+        else:
+            return None
+        return kind, label, extra, bool(self.checked) and self.table.ids[slot] in self.checked
 
     def _data_id(self, slot: int, col: int):
         return self.table.ids[slot]
@@ -143,6 +257,9 @@ class ExperimentTableModel(QAbstractTableModel):
         if self._kinds[col] != C.CHECK:
             return None
         return _CHECKED if self.table.ids[slot] in self.checked else _UNCHECKED
+
+    def _data_background(self, slot: int, col: int):
+        return _CHECKED_BRUSH if self.checked and self.table.ids[slot] in self.checked else None
 
     def _data_align(self, slot: int, col: int):
         if self._kinds[col] == C.CHECK:
@@ -219,53 +336,53 @@ class ExperimentTableModel(QAbstractTableModel):
             return None if math.isnan(value) else f"{value:.0f} seconds"
         return value or None
 
-    def setData(self, index, value, role=Qt.ItemDataRole.EditRole):
-        if role != _CHECK or not index.isValid() or self.specs[index.column()].kind != C.CHECK:
-            return False
-        exp_id = self.table.ids[int(self._order[index.row()])]
-        checked = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) else value
-        if checked:
-            self.checked.add(exp_id)
-        else:
-            self.checked.discard(exp_id)
-        self.dataChanged.emit(index, index, [_CHECK])
-        self._follow_checked()
-        self.sig_checked_changed.emit()
-        return True
+    # ---- Rows and slots ----------------------------------------------------------------
 
-    # ---- Rows and ids ------------------------------------------------------------------
+    @property
+    def slots(self) -> np.ndarray:
+        """The slot of each row (ascending)."""
+        return self._slots
 
-    def slot_at(self, row: int) -> int:
-        return int(self._order[row])
-
-    def id_at(self, row: int) -> str:
-        return self.table.ids[int(self._order[row])]
-
-    def row_of_id(self, exp_id: str) -> int:
-        slot = self.table.id_to_slot.get(exp_id)
-        if slot is None or not self.table.alive[slot]:
-            return -1
-        rows = np.flatnonzero(self._order == slot)
-        return int(rows[0]) if len(rows) else -1
-
-    def ids_at_rows(self, rows: np.ndarray) -> list[str]:
-        return self.table.ids[self._order[np.asarray(rows, np.int64)]].tolist()
-
-    def rows_of_ids(self, ids: Sequence[str]) -> np.ndarray:
-        """The rows of ``ids`` on screen, ascending; ids not shown are left out. One pass over
-        the rows for any number of ids, where ``row_of_id`` scans them once per id."""
-        get = self.table.id_to_slot.get
-        slots = np.fromiter((get(i, -1) for i in ids), np.int64, len(ids))
-        row_of_slot = np.full(max(self.table.n, 1), -1, np.int64)
-        row_of_slot[self._order] = np.arange(len(self._order))
-        rows = row_of_slot[slots[slots >= 0]]
-        return np.unique(rows[rows >= 0])
+    def row_of_slot(self, slot: int) -> int:
+        if self._row_of_slot is None:
+            self._row_of_slot = inverse(self._slots, self.table.n)
+        return int(self._row_of_slot[slot]) if 0 <= slot < len(self._row_of_slot) else -1
 
     def column_of(self, key: str) -> int:
         try:
             return self.keys.index(key)
         except ValueError:
             return -1
+
+    def _store_slots(self, slots: np.ndarray) -> None:
+        self._slots = slots
+        self._row_of_slot = None
+
+    def _sync_rows(self) -> None:
+        """Rows follow the table's live slots: dead ones leave, new (or revived) ones come in."""
+        live = np.flatnonzero(self.table.alive[:self.table.n])
+        sync_rows(self, self._slots, live, self.table.n, self._store_slots)
+
+    def emit_slots_changed(self, slots: np.ndarray, columns: tuple[int, int] | None = None, roles=()) -> None:
+        """One dataChanged per contiguous run of the rows of ``slots``."""
+        if not len(self._slots) or not self.specs:
+            return
+        if self._row_of_slot is None:
+            self._row_of_slot = inverse(self._slots, self.table.n)
+        slots = np.asarray(slots, np.int64)
+        slots = slots[(slots >= 0) & (slots < len(self._row_of_slot))]
+        rows = np.unique(self._row_of_slot[slots])
+        first_col, last_col = columns or (0, len(self.specs) - 1)
+        for first, last in contiguous_runs(rows[rows >= 0]):
+            self.dataChanged.emit(self.createIndex(first, first_col), self.createIndex(last, last_col), list(roles))
+
+    def _emit_all_changed(self, columns: tuple[int, int] | None = None, roles=()) -> None:
+        if len(self._slots) and self.specs:
+            first_col, last_col = columns or (0, len(self.specs) - 1)
+            self.dataChanged.emit(self.createIndex(0, first_col),
+                                  self.createIndex(len(self._slots) - 1, last_col), list(roles))
+
+    # ---- Checking ----------------------------------------------------------------------
 
     def set_checked(self, ids: Iterable[str], checked: bool) -> None:
         ids = [i for i in ids if i]
@@ -275,128 +392,34 @@ class ExperimentTableModel(QAbstractTableModel):
         else:
             self.checked.difference_update(ids)
         if len(self.checked) != before or ids:
-            self._emit_check_column()
-            self._follow_checked()
+            # Check boxes and tints on every row: one signal, one repaint of what is on screen.
+            self._emit_all_changed(roles=(_CHECK, _BACKGROUND))
             self.sig_checked_changed.emit()
 
-    def set_show_only_checked(self, on: bool) -> None:
-        self.table.set_only_ids(self.checked if on else None)
-        self.sync_order()
-
-    def is_show_only_checked(self) -> bool:
-        return self.table.showing_only_ids
-
-    def _follow_checked(self) -> None:
-        # Showing only the checked rows: an unchecked row leaves the table at once.
-        if self.table.showing_only_ids:
-            self.set_show_only_checked(True)
-
-    def _emit_check_column(self) -> None:
-        col = self.column_of("check")
-        if col >= 0 and len(self._order):
-            self.dataChanged.emit(self.index(0, col), self.index(len(self._order) - 1, col), [_CHECK])
-
-    # ---- Replacing, reordering, refreshing ---------------------------------------------------
+    # ---- Replacing and refreshing ------------------------------------------------------------
 
     def set_table(self, table: ExperimentTable) -> None:
         """A new scope (project, archive): the one place the model resets."""
         self.beginResetModel()
         self.table = table
-        self._order = table.order.copy()
+        self._store_slots(np.flatnonzero(table.alive[:table.n]))
         self.endResetModel()
 
-    def sync_order(self) -> None:
-        """Bring the rows the views see to ``table.order`` with exact signals."""
-        old, new = self._order, self.table.order
-        if len(old) == len(new) and np.array_equal(old, new):
-            return
-        size = max(self.table.n, 1)
-        in_new = np.zeros(size, bool)
-        in_new[new] = True
-        in_old = np.zeros(size, bool)
-        in_old[old] = True
-        removed = np.flatnonzero(~in_new[old])
-        present = in_old[new]
-        inserted = np.flatnonzero(~present)
-        if run_count(removed) + run_count(inserted) > MAX_RUNS:
-            self.beginResetModel()
-            self._order = new.copy()
-            self.endResetModel()
-            return
-        removed_runs, inserted_runs = contiguous_runs(removed), contiguous_runs(inserted)
-        for first, last in reversed(removed_runs):
-            self.beginRemoveRows(QModelIndex(), first, last)
-            self._order = np.delete(self._order, np.s_[first:last + 1])
-            self.endRemoveRows()
-        kept = new[present]
-        if not np.array_equal(self._order, kept):
-            self._relayout(kept)
-        for first, last in inserted_runs:
-            self.beginInsertRows(QModelIndex(), first, last)
-            present[first:last + 1] = True
-            self._order = new[present]
-            self.endInsertRows()
-
-    def _relayout(self, new_order: np.ndarray) -> None:
-        # PySide6 exposes only the argument-less overload (no VerticalSortHint).
-        self.layoutAboutToBeChanged.emit()
-        old_order = self._order
-        persistent = self.persistentIndexList()
-        row_of_slot = np.full(max(self.table.n, 1), -1, np.int64)
-        row_of_slot[new_order] = np.arange(len(new_order))
-        # A selected row alone holds one persistent index per column: mapped in one numpy step, and
-        # made with createIndex (index() would ask rowCount and columnCount of Python for each).
-        old_rows = np.fromiter((p.row() for p in persistent), np.int64, len(persistent))
-        inside = (old_rows >= 0) & (old_rows < len(old_order))
-        new_rows = np.full(len(persistent), -1, np.int64)
-        new_rows[inside] = row_of_slot[old_order[old_rows[inside]]]
-        targets = [self.createIndex(row, p.column()) if row >= 0 else QModelIndex()
-                   for p, row in zip(persistent, new_rows.tolist())]
-        self._order = new_order
-        self.changePersistentIndexList(persistent, targets)
-        self.layoutChanged.emit()
-
-    def emit_rows_changed(self, slots: np.ndarray, columns: tuple[int, int] | None = None) -> None:
-        rows = self.table.rows_of_slots(slots)
-        rows = np.sort(rows[rows >= 0])  # slots are distinct, so rows are too
-        first_col, last_col = columns or (0, len(self.specs) - 1)
-        for first, last in contiguous_runs(rows):
-            self.dataChanged.emit(self.index(first, first_col), self.index(last, last_col))
-
     def apply_changes(self, changes: ChangeSet, scope: Scope) -> RefreshResult:
+        """Fold a refresh in: rows leave and arrive with row signals, changed rows get one
+        dataChanged per run; then the proxies take the new order (sig_table_changed)."""
         self.now = time.time()
-        result = self.table.apply_changes(changes, scope)
+        self.applying = True
+        try:
+            result = self.table.apply_changes(changes, scope)
+            if result.any:
+                self._sync_rows()
+                self.emit_slots_changed(result.updated)
+        finally:
+            self.applying = False
         if result.any:
-            self.sync_order()
-            self.emit_rows_changed(result.updated)
+            self.sig_table_changed.emit(result.updated)
         return result
-
-    def tick_clock(self, first_row: int, last_row: int) -> None:
-        """Relative times move on: repaint the date columns of the rows on screen."""
-        self.now = time.time()
-        if first_row < 0 or last_row < first_row:
-            return
-        for col, spec in enumerate(self.specs):
-            if spec.kind == C.DATE:
-                self.dataChanged.emit(self.index(first_row, col), self.index(last_row, col), [_DISPLAY, _TOOLTIP])
-
-    # ---- Sort, filter, search ------------------------------------------------------------------
-
-    def set_sort(self, sort: Sequence[tuple[str, bool]]) -> None:
-        self.table.set_sort(sort)
-        self.sync_order()
-
-    def set_filter(self, key: str, flt: AnyFilter | None) -> None:
-        self.table.set_filter(key, flt)
-        self.sync_order()
-
-    def clear_filters(self) -> None:
-        self.table.clear_filters()
-        self.sync_order()
-
-    def set_search(self, query: SearchQuery | None) -> None:
-        self.table.set_search(query)
-        self.sync_order()
 
     # ---- Custom columns ------------------------------------------------------------------------
 
@@ -419,16 +442,16 @@ class ExperimentTableModel(QAbstractTableModel):
         self.precise.discard(key)
         self.table.drop_custom_column(key)
         self.endRemoveColumns()
-        self.sync_order()
+        self.sig_table_changed.emit(np.empty(0, np.int64))  # its sort and filter are gone
 
     def install_column_data(self, data: CustomColumnData) -> None:
         self.table.install_custom_column(data)
         if any(k == data.key for k, _ in self.table.sort):
             self.table.resort()
-        self.sync_order()
+        self.sig_table_changed.emit(np.empty(0, np.int64))
         col = self.column_of(data.key)
-        if col >= 0 and len(self._order):
-            self.dataChanged.emit(self.index(0, col), self.index(len(self._order) - 1, col))
+        if col >= 0:
+            self._emit_all_changed((col, col))
 
     def set_precise(self, key: str, precise: bool) -> None:
         if precise:
@@ -436,6 +459,5 @@ class ExperimentTableModel(QAbstractTableModel):
         else:
             self.precise.discard(key)
         col = self.column_of(key)
-        if col >= 0 and len(self._order):
-            self.dataChanged.emit(self.index(0, col), self.index(len(self._order) - 1, col), [_DISPLAY])
-
+        if col >= 0:
+            self._emit_all_changed((col, col), (_DISPLAY,))

@@ -1,4 +1,5 @@
-"""The experiments table widget: header with funnels and multi-sort marks, cell painting."""
+"""The experiments table widget: header with funnels and multi-sort marks, cell painting,
+a row selection kept per slot (ui.table_selection) and column widths fitted to the table."""
 from __future__ import annotations
 
 from typing import Callable
@@ -7,8 +8,6 @@ import numpy as np
 from PySide6.QtCore import (
     QEvent,
     QItemSelection,
-    QItemSelectionModel,
-    QItemSelectionRange,
     QModelIndex,
     QPoint,
     QRect,
@@ -39,8 +38,11 @@ from PySide6.QtWidgets import (
 
 from exptable_desktop.core import columns as C
 from exptable_desktop.core import states as st
+from exptable_desktop.core.stars import STAR_KEY
 from exptable_desktop.ui import icons
 from exptable_desktop.ui.roles import IdRole, TagsRole
+from exptable_desktop.ui.table_model import CHECKED_ROW_TINT
+from exptable_desktop.ui.table_selection import SlotSelectionModel
 
 ROW_HEIGHT = 30
 FUNNEL_SIZE = 14
@@ -58,6 +60,24 @@ _CENTER = int(Qt.AlignmentFlag.AlignCenter)
 MAX_CACHED_CELLS = 2000
 # A selection change of more ranges than this repaints the whole viewport (see selectionChanged).
 MANY_SELECTION_RANGES = 256
+# Rows beyond those on screen that Qt's own selection mirrors (see SlotSelectionModel.window).
+SELECTION_WINDOW_MARGIN = 2
+# Column fitting: NAME's reference width (it takes more when the table has room to spare, less,
+# down to NAME_MIN_WIDTH, when the table is narrower than twice that), the widest any other column
+# is fitted to, and the rows measured when none are on screen yet.
+NAME_REFERENCE_WIDTH = 400
+NAME_MIN_WIDTH = 200
+FITTED_MAX_WIDTH = 240
+FIT_SAMPLE_ROWS = 40
+# A column of more distinct values than this (a seed, a path) is measured on the rows on screen instead.
+FIT_MAX_LABELS = 500
+# The longest relative times (core.formatting.relative_time): date columns are fitted to these, not
+# to the rows on screen, so "a few seconds ago" is never cut when a refresh brings it.
+DATE_SAMPLES = ("a few seconds ago", "44 minutes ago", "21 hours ago", "25 days ago", "10 months ago")
+CELL_PADDING = 20
+# What CellDelegate draws beside a TYPE or STATUS label: margins and the icon, and STATUS's progress bar.
+ICON_CELL_EXTRA = 40
+PROGRESS_EXTRA = 50
 
 
 class FilterHeader(QHeaderView):
@@ -77,10 +97,47 @@ class FilterHeader(QHeaderView):
         self.setMinimumSectionSize(24)
         self.setFixedHeight(HEADER_HEIGHT)
         self.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.sort_keys: list[tuple[str, bool]] = []
         self.active_filters: set[str] = set()
+        self._press_pos: QPoint | None = None
         self.sectionClicked.connect(self._on_clicked)
         self.sectionHandleDoubleClicked.connect(self.sig_fit_requested)
+
+    @property
+    def sort_keys(self) -> list[tuple[str, bool]]:
+        """The model's sort, (key, descending) per level: numbered marks in the header."""
+        model = self.model()
+        return model.sort_keys() if hasattr(model, "sort_keys") else []
+
+    def setModel(self, model) -> None:
+        old = self.model()
+        if old is not None and hasattr(old, "sort_keys"):
+            old.headerDataChanged.disconnect(self.sync_sort_indicator)
+            old.modelReset.disconnect(self.sync_sort_indicator)
+        super().setModel(model)
+        if model is not None and hasattr(model, "sort_keys"):
+            model.headerDataChanged.connect(self.sync_sort_indicator)
+            model.modelReset.connect(self.sync_sort_indicator)
+        self.sync_sort_indicator()
+
+    def sync_sort_indicator(self, *_args) -> None:
+        """Point Qt's sort indicator (what a click flips, and sortByColumn reads) at the first sorted
+        column, without asking the model to sort again."""
+        model = self.model()
+        specs = getattr(model, "specs", None)
+        if specs is None:
+            return
+        column, descending = -1, True
+        sortable = {spec.key: logical for logical, spec in enumerate(specs) if spec.sortable}
+        for key, key_descending in self.sort_keys:
+            if key in sortable:  # "Starred first" comes before, without a header of its own
+                column, descending = sortable[key], key_descending
+                break
+        blocked = self.blockSignals(True)
+        try:
+            self.setSortIndicator(column, Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+        finally:
+            self.blockSignals(blocked)
+        self.viewport().update()
 
     def _spec(self, logical: int) -> C.ColumnSpec | None:
         model = self.model()
@@ -146,18 +203,44 @@ class FilterHeader(QHeaderView):
     def mousePressEvent(self, event):
         pos = event.position().toPoint()
         logical = self.logicalIndexAt(pos)
+        self._press_pos = pos if event.button() == Qt.MouseButton.LeftButton else None
         if event.button() == Qt.MouseButton.LeftButton and logical >= 0:
             rect = self.funnel_rect(logical)
             if rect.isValid() and rect.adjusted(-3, -3, 3, 3).contains(pos):
                 global_rect = QRect(self.mapToGlobal(rect.bottomLeft()), rect.size())
+                self._press_pos = None
                 self.sig_filter_clicked.emit(logical, global_rect)
                 event.accept()
                 return
         super().mousePressEvent(event)
 
-    def _on_clicked(self, logical: int) -> None:
+    def mouseReleaseEvent(self, event):
+        pos = event.position().toPoint()
+        logical = self.logicalIndexAt(pos)
         spec = self._spec(logical)
-        if spec is not None and spec.sortable:
+        pressed, self._press_pos = self._press_pos, None
+        clicked = (event.button() == Qt.MouseButton.LeftButton and pressed is not None and spec is not None
+                   and (pos - pressed).manhattanLength() < QGuiApplication.styleHints().startDragDistance()
+                   and self.cursor().shape() != Qt.CursorShape.SplitHCursor and logical == self.logicalIndexAt(pressed))
+        if clicked and spec.sortable and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            # Shift+click adds (or flips) a sort level: Qt's own handling would flip its indicator and,
+            # with sorting enabled, sort by this column alone.
+            blocked = self.blockSignals(True)
+            try:
+                super().mouseReleaseEvent(event)
+            finally:
+                self.blockSignals(blocked)
+            self.sync_sort_indicator()
+            self.sig_sort_clicked.emit(logical, True)
+            return
+        super().mouseReleaseEvent(event)
+        if clicked and not spec.sortable:
+            self.sync_sort_indicator()  # Qt moved its indicator to a column that does not sort
+
+    def _on_clicked(self, logical: int) -> None:
+        # With sorting enabled the view sorts through the model's sort() (Qt's indicator); without, here.
+        spec = self._spec(logical)
+        if spec is not None and spec.sortable and not self.isSortIndicatorShown():
             shift = bool(QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
             self.sig_sort_clicked.emit(logical, shift)
 
@@ -189,8 +272,8 @@ class CellDelegate(QStyledItemDelegate):
     """Paints TYPE (icon + label), STATUS (icon + label + progress) and TAGS (chips).
 
     It reads the cell straight from the table model (``paint_values``) and fills the
-    row background itself: going through index.data() and the style's item drawing
-    for each cell cost more than everything else in a repaint.
+    row background itself (the checked rows' tint too): going through index.data() and
+    the style's item drawing for each cell cost more than everything else in a repaint.
     """
 
     PAINTED_KINDS = frozenset({C.TYPE, C.STATUS, C.TAGS})
@@ -211,10 +294,11 @@ class CellDelegate(QStyledItemDelegate):
         if values is None:
             super().paint(painter, option, index)
             return
-        kind, text, extra = values
+        kind, text, extra, checked = values
         rect = option.rect
         selected = bool(option.state & _SELECTED)
         alternate = bool(option.features & _ALTERNATE)
+        tinted = checked and not selected
         device = painter.device()
         ratio = device.devicePixelRatioF() if device else 1.0
         if kind == C.TAGS:
@@ -224,7 +308,7 @@ class CellDelegate(QStyledItemDelegate):
         # Cells repeat (a status with its progress, a tag set): each look is drawn once and
         # then copied, which costs a fraction of drawing icon, text and bar again. The view's
         # font and palette are not in the key: changing them empties the cache (clear_cache).
-        key = (kind, text, extra, rect.width(), rect.height(), selected, alternate, ratio)
+        key = (kind, text, extra, rect.width(), rect.height(), selected, alternate, tinted, ratio)
         cell = self._cells.get(key)
         if cell is not None:
             painter.drawPixmap(rect.topLeft(), cell)
@@ -234,6 +318,8 @@ class CellDelegate(QStyledItemDelegate):
         palette = option.palette
         if selected:
             background = palette.highlight().color()
+        elif tinted:
+            background = CHECKED_ROW_TINT
         elif alternate:
             background = palette.alternateBase().color()
         else:
@@ -243,7 +329,7 @@ class CellDelegate(QStyledItemDelegate):
             # A look seen once (a running experiment's new progress) may never come back:
             # drawn in place, and kept only when it shows again.
             self._seen.add(key)
-            if selected or alternate:
+            if selected or tinted or alternate:
                 painter.fillRect(rect, background)
             painter.save()
             painter.setClipRect(rect)
@@ -347,7 +433,8 @@ class CellDelegate(QStyledItemDelegate):
 
 
 class ExperimentTableView(QTableView):
-    """The table: fixed row height, row selection, selection kept across resets by id."""
+    """The table: fixed row height, row selection kept per experiment (SlotSelectionModel), sorting
+    through the model's ``sort`` (Shift+click adds a level), columns fitted to the table's width."""
 
     sig_current_id_changed = Signal(str)
 
@@ -367,7 +454,6 @@ class ExperimentTableView(QTableView):
         self.setWordWrap(False)
         self.setShowGrid(False)
         self.setAlternatingRowColors(True)
-        self.setSortingEnabled(False)
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -380,7 +466,9 @@ class ExperimentTableView(QTableView):
         self.context_menu_handler: Callable[[QPoint, str], None] | None = None
         self.activate_handler: Callable[[str], None] | None = None
         self.doubleClicked.connect(self._on_double_clicked)
-        self._saved: tuple[str | None, list[str], int] | None = None
+        # Qt's selection mirrors the rows on screen: it moves with them.
+        self.verticalScrollBar().valueChanged.connect(self._mirror_selection)
+        self._saved: tuple[str | None, int] | None = None
 
     def changeEvent(self, event) -> None:
         delegate = getattr(self, "cell_delegate", None)  # None while __init__ runs
@@ -394,9 +482,20 @@ class ExperimentTableView(QTableView):
         for signal in (model.modelReset, model.columnsInserted, model.columnsRemoved):
             signal.connect(self._assign_delegates)
         self._assign_delegates()
-        model.modelAboutToBeReset.connect(self._save_selection)
-        model.modelReset.connect(self._restore_selection)
+        if hasattr(model, "order"):  # an ExperimentTableProxy: the selection is kept per slot
+            selection = SlotSelectionModel(model, self)
+            selection.window = self._selection_window
+            self.setSelectionModel(selection)
+        model.modelAboutToBeReset.connect(self._save_position)
+        model.modelReset.connect(self._restore_position)
         self.selectionModel().currentRowChanged.connect(self._on_current_row)
+        # The header's indicator shows the model's sort first: enabling sorting re-sends it to sort().
+        self.header_view.sync_sort_indicator()
+        self.setSortingEnabled(True)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._mirror_selection()
 
     def _assign_delegates(self, *_args) -> None:
         specs = getattr(self.model(), "specs", [])
@@ -404,7 +503,7 @@ class ExperimentTableView(QTableView):
             painted = spec.kind in CellDelegate.PAINTED_KINDS
             self.setItemDelegateForColumn(column, self.cell_delegate if painted else None)
 
-    # ---- Ids -----------------------------------------------------------------------------
+    # ---- Ids and selection ------------------------------------------------------------------
 
     def current_id(self) -> str | None:
         index = self.currentIndex()
@@ -415,34 +514,25 @@ class ExperimentTableView(QTableView):
         return self.model().ids_at_rows(self.selected_rows())
 
     def selected_rows(self) -> np.ndarray:
-        """Selected rows, ascending, read off the selection's ranges.
+        """Selected rows, ascending."""
+        selection = self.selectionModel()
+        if isinstance(selection, SlotSelectionModel):
+            return selection.selected_rows()
+        return np.unique(np.array([i.row() for i in selection.selectedRows()], np.int64))
 
-        ``selectedRows()`` asks ``isRowSelected`` (a walk over every range) for each row, and
-        each answer goes through Python for an index and its id: 20,000 scattered selected rows
-        cost seconds that way.
-        """
-        ranges = self.selectionModel().selection()
-        spans = np.array([(r.top(), r.bottom()) for r in ranges], np.int64).reshape(-1, 2)
-        tops = spans[:, 0]
-        lengths = spans[:, 1] - tops + 1
-        keep = lengths > 0
-        tops, lengths = tops[keep], lengths[keep]
-        if not len(tops):
-            return np.empty(0, np.int64)
-        # Every row of every range: the range's top plus its offset inside the range.
-        starts = np.cumsum(lengths) - lengths
-        rows = np.repeat(tops - starts, lengths) + np.arange(int(lengths.sum()))
-        return np.unique(rows)
+    def selectedIndexes(self) -> list[QModelIndex]:
+        # Qt's answer knows only the rows on screen (see SlotSelectionModel).
+        return self.selectionModel().selectedIndexes()
 
     def select_id(self, exp_id: str, *, scroll: bool = True) -> bool:
         row = self.model().row_of_id(exp_id)
         if row < 0:
             return False
         index = self.model().index(row, self._first_visible_column())
-        self.selectionModel().setCurrentIndex(
-            index, self.selectionModel().SelectionFlag.ClearAndSelect | self.selectionModel().SelectionFlag.Rows)
         if scroll:
             self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self.selectionModel().setCurrentIndex(
+            index, self.selectionModel().SelectionFlag.ClearAndSelect | self.selectionModel().SelectionFlag.Rows)
         return True
 
     def _first_visible_column(self) -> int:
@@ -452,6 +542,15 @@ class ExperimentTableView(QTableView):
             if not header.isSectionHidden(logical):
                 return logical
         return 0
+
+    def _selection_window(self) -> tuple[int, int]:
+        top, bottom = self.visible_row_range()
+        return top - SELECTION_WINDOW_MARGIN, bottom + SELECTION_WINDOW_MARGIN
+
+    def _mirror_selection(self, *_args) -> None:
+        selection = self.selectionModel()
+        if isinstance(selection, SlotSelectionModel):
+            selection.mirror()
 
     def selectionChanged(self, selected: QItemSelection, deselected: QItemSelection) -> None:
         if len(selected) + len(deselected) > MANY_SELECTION_RANGES:
@@ -464,56 +563,39 @@ class ExperimentTableView(QTableView):
     def _on_current_row(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.sig_current_id_changed.emit(current.data(IdRole) if current.isValid() else "")
 
-    def _save_selection(self) -> None:
-        self._saved = (self.current_id(), self.selected_ids(), self.verticalScrollBar().value())
+    def _save_position(self) -> None:
+        self._saved = (self.current_id(), self.verticalScrollBar().value())
 
-    def _restore_selection(self) -> None:
+    def _restore_position(self) -> None:
+        """After a new table: the current row and the scroll position come back (the selection model
+        brings the selected rows back by id)."""
         if self._saved is None:
             return
-        current, selected, scroll = self._saved
+        current, scroll = self._saved
         self._saved = None
         model = self.model()
-        selection = self.selectionModel()
-        self._select_rows(model.rows_of_ids(selected))
         if current:
             row = model.row_of_id(current)
             if row >= 0:
-                selection.setCurrentIndex(model.index(row, self._first_visible_column()),
-                                          selection.SelectionFlag.NoUpdate)
+                self.selectionModel().setCurrentIndex(model.index(row, self._first_visible_column()),
+                                                      self.selectionModel().SelectionFlag.NoUpdate)
         self.verticalScrollBar().setValue(scroll)
         self.sig_current_id_changed.emit(self.current_id() or "")
-
-    def _select_rows(self, rows: np.ndarray) -> None:
-        """Add ``rows`` (ascending, distinct) to the selection in one call: one range per run of
-        consecutive rows, each spanning every column, so Qt neither expands nor merges them one by one
-        (a select() per row made keeping 20,000 selected rows across a reset quadratic)."""
-        if not len(rows):
-            return
-        model = self.model()
-        last_column = model.columnCount() - 1
-        if last_column < 0:
-            return
-        breaks = np.flatnonzero(np.diff(rows) != 1)
-        firsts = np.concatenate((rows[:1], rows[breaks + 1])).tolist()
-        lasts = np.concatenate((rows[breaks], rows[-1:])).tolist()
-        # createIndex, not index(): index() asks the Python rowCount and columnCount for each corner.
-        make = model.createIndex
-        ranges = QItemSelection()
-        for first, last in zip(firsts, lasts):
-            ranges.append(QItemSelectionRange(make(first, 0), make(last, last_column)))
-        self.selectionModel().select(ranges, QItemSelectionModel.SelectionFlag.Select)
 
     # ---- Fit to contents, measured on the rows on screen ---------------------------------------
 
     def visible_row_range(self) -> tuple[int, int]:
-        if self.model() is None or self.model().rowCount() == 0:
+        """First and last row on screen; before the table is laid out, the first FIT_SAMPLE_ROWS."""
+        model = self.model()
+        count = model.rowCount() if model is not None else 0
+        if count == 0:
             return -1, -1
-        top = self.rowAt(0)
-        bottom = self.rowAt(self.viewport().height() - 1)
-        if top < 0:
-            top = 0
+        height = self.viewport().height()
+        top = max(self.rowAt(0), 0)
+        bottom = self.rowAt(height - 1)
         if bottom < 0:
-            bottom = self.model().rowCount() - 1
+            rows = height // ROW_HEIGHT + 1 if height > ROW_HEIGHT else FIT_SAMPLE_ROWS
+            bottom = min(count - 1, top + rows)
         return top, bottom
 
     def sizeHintForColumn(self, column: int) -> int:
@@ -531,6 +613,62 @@ class ExperimentTableView(QTableView):
         header = self.horizontalHeader()
         width = max(self.sizeHintForColumn(logical), header.sectionSizeFromContents(logical).width())
         header.resizeSection(logical, min(width + 4, 800))
+
+    def fitted_width(self, logical: int) -> int:
+        """The width column ``logical`` needs, up to FITTED_MAX_WIDTH and never less than its header's:
+        columns of few values (type, status, project, user, hyperparameters…) fit their widest value,
+        dates any relative time, the others their cells on screen; the check box and star keep theirs."""
+        model = self.model()
+        spec = model.specs[logical]
+        if spec.kind == C.CHECK or spec.key == STAR_KEY:
+            return spec.default_width
+        header = self.horizontalHeader().sectionSizeFromContents(logical).width()
+        metrics = QFontMetrics(self.font())
+        labels = model.distinct_labels(spec.key) if hasattr(model, "distinct_labels") else None
+        if labels is not None and len(labels) > FIT_MAX_LABELS:
+            labels = None
+        if spec.kind == C.DATE:
+            content = max(metrics.horizontalAdvance(t) for t in DATE_SAMPLES) + CELL_PADDING
+        elif labels is not None:
+            content = max((metrics.horizontalAdvance(label) for label in labels), default=0)
+            if spec.kind in (C.TYPE, C.STATUS):
+                content += ICON_CELL_EXTRA + (PROGRESS_EXTRA if spec.kind == C.STATUS else 0)
+            else:
+                content += CELL_PADDING
+        elif spec.kind == C.TAGS:
+            content = self.sizeHintForColumn(logical) + 4  # chips: CellDelegate knows their widths
+        else:
+            # The texts themselves: a delegate's sizeHint per cell asks the model for every role.
+            top, bottom = self.visible_row_range()
+            texts = (model.index(row, logical).data() for row in range(max(top, 0), bottom + 1))
+            content = max((metrics.horizontalAdvance(t) for t in texts if t), default=0) + CELL_PADDING
+        return max(header, min(content, FITTED_MAX_WIDTH))
+
+    def fit_columns(self) -> None:
+        """Every visible column to its contents (``fitted_width``), then NAME to the room left: its
+        reference width, more when the table has room to spare, less in a narrow table."""
+        header = self.horizontalHeader()
+        visible = [logical for logical in range(header.count()) if not header.isSectionHidden(logical)]
+        name = self.model().column_of("name")
+        widths = {logical: self.fitted_width(logical) for logical in visible if logical != name}
+        if name in visible:
+            widths[name] = self._name_width(sum(widths.values()))
+        for logical, width in widths.items():
+            header.resizeSection(logical, width)
+
+    def fit_name_column(self) -> None:
+        """NAME alone, to the room the other columns leave (the table was resized)."""
+        header = self.horizontalHeader()
+        name = self.model().column_of("name")
+        if name < 0 or header.isSectionHidden(name):
+            return
+        others = sum(header.sectionSize(c) for c in range(header.count())
+                     if c != name and not header.isSectionHidden(c))
+        header.resizeSection(name, self._name_width(others))
+
+    def _name_width(self, others: int) -> int:
+        available = self.viewport().width()
+        return max(NAME_MIN_WIDTH, min(NAME_REFERENCE_WIDTH, available // 2), available - others)
 
     # ---- Hooks -----------------------------------------------------------------------------------
 
@@ -562,4 +700,3 @@ class ExperimentTableView(QTableView):
             event.accept()
             return
         super().keyPressEvent(event)
-

@@ -3,8 +3,9 @@
     python tests/table/make_screenshots.py [out_dir] [--width 1600]    # default docs/screenshots
 
 A temporary database gets demo data (``exptable_desktop.io.demo.make_demo``); the real main
-window is grabbed offscreen: the table, a status + tags filter, the tag and PARENT filter
-pop-ups (drawn where they open) and the archive.
+window is grabbed offscreen: the table, checked rows (tinted) beside the selected one, the
+table scrolled to its right end, a status + tags filter, the tag and PARENT filter pop-ups
+(drawn where they open) and the archive.
 """
 from __future__ import annotations
 
@@ -69,6 +70,15 @@ def main() -> int:
             shot.save(str(out_dir / name))
 
         save("table.png")
+        ids = window.visible_ids()
+        window.set_checked(ids[2:5] + ids[8:9], True)
+        window.select_experiment(ids[6])
+        save("table-checked.png")
+        window.set_checked(ids, False)
+        bar = window.table_view.horizontalScrollBar()
+        bar.setValue(bar.maximum())
+        save("table-scrolled-right.png")
+        bar.setValue(0)
         window.set_filter("status", ValueSetFilter(frozenset({"in_progress", "completed"})))
         window.set_filter("tags", TagFilter("any", frozenset({"best", "baseline"})))
         save("table-filtered.png")

@@ -2,6 +2,7 @@
 status-bar buttons (pytest-qt, real SQLite)."""
 from __future__ import annotations
 
+from PySide6.QtCore import QPoint, QTimer
 from PySide6.QtWidgets import QApplication
 
 from exptable_desktop.core import columns as C
@@ -82,20 +83,67 @@ def test_name_and_check_columns_cannot_be_hidden(window):
     assert header.isSectionHidden(window.model.column_of("user"))
 
 
-def test_default_columns_fit_a_1400_px_window_with_headers_uncut(window, qtbot):
+def _visible_columns(window) -> list[int]:
     header = window.table_view.horizontalHeader()
-    viewport = window.table_view.viewport().width()
-    visible = [i for i in range(header.count()) if not header.isSectionHidden(i)]
+    return [i for i in range(header.count()) if not header.isSectionHidden(i)]
+
+
+def test_default_columns_fit_their_contents_and_name_gets_its_reference_width(window, qtbot):
+    from PySide6.QtGui import QFontMetrics
+
+    from exptable_desktop.ui.table_view import NAME_REFERENCE_WIDTH
+
+    window.resize(1400, 820)  # the default window size
+    QApplication.processEvents()
+    header = window.table_view.horizontalHeader()
+    visible = _visible_columns(window)
     assert {window.model.specs[i].key for i in visible} >= {"started", "last_update", "last_iteration", "parent"}
     for logical in visible:
         assert header.sectionSize(logical) >= header.sectionSizeFromContents(logical).width(), \
             window.model.specs[logical].key
-    updated = window.model.column_of("last_update")
-    # The default sort (UPDATED) and its arrow are on screen without scrolling.
-    assert header.sectionViewportPosition(updated) + header.sectionSize(updated) <= viewport
-    total = sum(header.sectionSize(i) for i in visible)
-    assert total <= viewport + 60  # at most PARENT's end is past the edge
-    assert header.sectionSize(window.model.column_of("name")) >= 180
+    assert header.sectionSize(window.model.column_of("name")) == NAME_REFERENCE_WIDTH
+    # Dates fit the longest relative time, whatever rows are on screen when the columns are fitted.
+    metrics = QFontMetrics(window.table_view.font())
+    for key in ("started", "last_update"):
+        assert header.sectionSize(window.model.column_of(key)) > metrics.horizontalAdvance("a few seconds ago") + 8
+    # Columns of few values fit the widest of them: no status or project cut short.
+    for key in ("status", "project"):
+        labels = window.model.distinct_labels(key)
+        assert header.sectionSize(window.model.column_of(key)) > max(map(metrics.horizontalAdvance, labels)), key
+
+
+def test_name_takes_the_room_a_wide_window_leaves_and_follows_its_width(window, qtbot):
+    header = window.table_view.horizontalHeader()
+    name = window.model.column_of("name")
+    window.resize(2600, 900)
+    qtbot.waitUntil(lambda: window.table_view.viewport().width() > 2000)
+    QApplication.processEvents()
+    total = sum(header.sectionSize(i) for i in _visible_columns(window))
+    assert total == window.table_view.viewport().width()  # filled, no gap on the right, no scrolling
+    assert header.sectionSize(name) > 800
+    window.resize(1400, 820)
+    qtbot.waitUntil(lambda: header.sectionSize(name) == 400)
+
+
+def test_fit_columns_is_one_action_in_the_header_and_columns_menus(window, qtbot):
+    header = window.table_view.horizontalHeader()
+    for key in ("type", "name", "last_update"):
+        header.resizeSection(window.model.column_of(key), 30)  # cut to a few letters
+    window._fill_columns_menu()
+    fit = next(a for a in window.columns_menu.actions() if a.text() == "Fit columns")
+    fit.trigger()
+    assert header.sectionSize(window.model.column_of("name")) >= 400
+    for key in ("type", "last_update"):
+        logical = window.model.column_of(key)
+        assert header.sectionSize(logical) == window.table_view.fitted_width(logical) > 90
+    window._save_table_state()
+    assert window.table_state().widths["last_update"] == window.table_view.fitted_width(
+        window.model.column_of("last_update"))
+    shown = []
+    QTimer.singleShot(0, lambda: (shown.extend(a.text() for a in QApplication.activePopupWidget().actions()),
+                                  QApplication.activePopupWidget().close()))
+    window._header_menu(QPoint(header.sectionViewportPosition(window.model.column_of("status")) + 5, 5))
+    assert "Fit columns" in shown
 
 
 def test_new_metric_column_is_as_wide_as_its_header(window):

@@ -1,28 +1,29 @@
 """The narrow experiment list of Details mode: one card per row of the table.
 
 Cards show what the reference's details list shows: type icon, name, status,
-tags, "Updated X ago · user" and the iteration count. Rows come from the main
-window (``visible_ids`` and ``rows_info``, answered from its column arrays);
-only the update times are read here, for the rows on screen.
+tags, "Updated X ago · user" and the iteration count. The list shows the table's
+own rows: ``ExperimentCardModel`` is a proxy over the experiments table's proxy
+(ui.table_proxy), so both share the one source model, the list follows every sort,
+filter, search and refresh with the table's exact signals, and a card is read from
+the table's columns when it is painted.
 """
 from __future__ import annotations
 
 import re
-from typing import Callable
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QIdentityProxyModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from exptable_desktop.core import details as data
 from exptable_desktop.core import states as st
 from exptable_desktop.ui.details.common import STATUS_COLOURS, tag_colours, type_pixmap
+from exptable_desktop.ui.roles import CardInfoRole, IdRole
 
-BLOCK_ROWS = 200
 CARD_HEIGHT = 62
 CARD_MIN_WIDTH = 200
-ROLE_ID = Qt.ItemDataRole.UserRole
-ROLE_INFO = Qt.ItemDataRole.UserRole + 1
+ROLE_ID = IdRole
+ROLE_INFO = CardInfoRole
 SEPARATOR = " · "
 _UNITS = {"minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}
 _AGO = re.compile(r"^(a|an|\d+) (minute|hour|day|month|year)s? ago$")
@@ -53,79 +54,35 @@ def meta_line(ago: str, user: str, metrics: QFontMetrics, width: int) -> str:
     return metrics.elidedText(user, Qt.TextElideMode.ElideRight, width)
 
 
-class ExperimentCardModel(QAbstractListModel):
-    """Rows = ``visible_ids()``; row details fetched in blocks on demand and cached."""
+class ExperimentCardModel(QIdentityProxyModel):
+    """The experiments table's rows as cards: a proxy over the table's proxy (same rows, same
+    order, same signals); column 0 is the card. Cells are read from the table when painted."""
 
-    def __init__(self, ids_source: Callable[[], list[str]], info_source: Callable[[list[str]], list[dict]],
-                 parent=None):
+    def __init__(self, table_model, parent=None):
         super().__init__(parent)
-        self._ids_source = ids_source
-        self._info_source = info_source
-        self._ids: list[str] = []
-        self._rows: dict[str, int] = {}
-        self._cache: dict[str, dict] = {}
+        self.setSourceModel(table_model)
 
-    def reload(self) -> None:
-        """Take the window's current rows: a reset only when the row set or order changed."""
-        ids = list(self._ids_source())
-        if ids != self._ids:
-            self.beginResetModel()
-            self._ids = ids
-            self._rows = {exp_id: row for row, exp_id in enumerate(ids)}
-            self._cache.clear()
-            self.endResetModel()
-            return
-        if not self._ids:
-            return
-        # Same rows: refetch those already shown and signal the runs that changed.
-        cached_rows = sorted(i for i, exp_id in enumerate(self._ids) if exp_id in self._cache)
-        old = {self._ids[i]: self._cache[self._ids[i]] for i in cached_rows}
-        self._cache.clear()
-        run_start = None
-        previous = None
-        for row in cached_rows + [None]:
-            changed = row is not None and self._info(row) != old[self._ids[row]]
-            contiguous = row is not None and previous is not None and row == previous + 1
-            if run_start is not None and (not changed or not contiguous):
-                self.dataChanged.emit(self.index(run_start), self.index(previous))
-                run_start = None
-            if changed and run_start is None:
-                run_start = row
-            previous = row
+    def index(self, row: int, column: int = 0, parent=QModelIndex()) -> QModelIndex:
+        return super().index(row, column, parent)
 
     def ids(self) -> list[str]:
-        return list(self._ids)
+        return self.sourceModel().visible_ids()
 
     def row_of(self, experiment_id: str) -> int:
-        return self._rows.get(experiment_id, -1)
-
-    def _info(self, row: int) -> dict:
-        exp_id = self._ids[row]
-        info = self._cache.get(exp_id)
-        if info is None:
-            start = (row // BLOCK_ROWS) * BLOCK_ROWS
-            block = self._ids[start:start + BLOCK_ROWS]
-            for entry in self._info_source(block):  # the table's arrays: no query
-                self._cache[entry["id"]] = entry
-            info = self._cache.setdefault(exp_id, {"id": exp_id, "name": exp_id, "status": "", "type": "",
-                                                   "tags": [], "user": "", "last_iteration": None,
-                                                   "last_update": None})
-        return info
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._ids)
+        return self.sourceModel().row_of_id(experiment_id)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self._ids):
+        table_model = self.sourceModel()
+        if not index.isValid() or not 0 <= index.row() < table_model.rowCount():
             return None
         if role == ROLE_ID:
-            return self._ids[index.row()]
+            return table_model.id_at(index.row())
         if role == ROLE_INFO:
-            return self._info(index.row())
+            return table_model.row_info(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._info(index.row())["name"]
+            return table_model.table.text["name"][table_model.slot_of_row(index.row())]
         if role == Qt.ItemDataRole.ToolTipRole:
-            info = self._info(index.row())
+            info = table_model.row_info(index.row())
             return f"{info['name']}\n{st.status_label(info['status'])} · {info['id']}"
         return None
 
