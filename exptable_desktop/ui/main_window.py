@@ -56,7 +56,7 @@ from exptable_desktop.paths import current_user
 from exptable_desktop.store import bulk
 from exptable_desktop.store.bulk import Scope
 from exptable_desktop.store.db import close_database, read_only_reason
-from exptable_desktop.ui import icons
+from exptable_desktop.ui import icons, palette
 from exptable_desktop.ui.column_dialogs import HyperparamsDialog, MetricsDialog
 from exptable_desktop.ui.filter_popups import (
     DateRangePopup,
@@ -646,7 +646,7 @@ class MainWindow(QMainWindow):
             self._install_table(load_base_table(self._scope, expected=count), state, custom=True)
         self.project_panel.select_project(project_id)
         name = "All experiments" if project_id is None else tree.paths.get(project_id, "")
-        self.title_label.setText(f"<b>{name}</b>" + ("  <span style='color:#9a6700'>(archive)</span>"
+        self.title_label.setText(f"<b>{name}</b>" + (f"  <span style='color:{palette.current().warning}'>(archive)</span>"
                                                      if self._archive else ""))
         bulk.set_preference(self.user, PREF_LAST_SCOPE, {"project": project_id, "deep": self._deep})
         self._update_row_count()

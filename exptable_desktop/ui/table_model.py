@@ -21,11 +21,12 @@ from exptable_desktop.core import columns as C
 from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core import states as st
 from exptable_desktop.core.tableview import ChangeSet, CustomColumnData, ExperimentTable, RefreshResult
-from exptable_desktop.store.bulk import Scope
+from exptable_desktop.core.database import Scope
+from exptable_desktop.ui import palette
 from exptable_desktop.ui.roles import ColumnKeyRole, IdRole, StatusRole, TagsRole, TypeRole, ValueRole
 
 #: Background of a checked row (under the selection's highlight, which wins).
-CHECKED_ROW_TINT = QColor("#e8f1fe")
+CHECKED_ROW_TINT = palette.current().colour("checked_row")
 
 # Beyond this many separate runs of removed and inserted rows, one layout change (persistent
 # indexes remapped in one numpy step) costs the views less than a signal per run.

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from exptable_desktop.core import columns as C
 from exptable_desktop.core import states as st
 from exptable_desktop.core.stars import STAR_KEY
-from exptable_desktop.ui import icons
+from exptable_desktop.ui import icons, palette
 from exptable_desktop.ui.roles import IdRole, TagsRole
 from exptable_desktop.ui.table_model import CHECKED_ROW_TINT
 from exptable_desktop.ui.table_selection import SlotSelectionModel
@@ -47,8 +47,8 @@ from exptable_desktop.ui.table_selection import SlotSelectionModel
 ROW_HEIGHT = 30
 FUNNEL_SIZE = 14
 HEADER_HEIGHT = 32
-ACCENT = QColor("#2f81f7")
-PROGRESS_COLOURS = {st.RUNNING: QColor("#2f81f7"), st.FAILED: QColor("#d1242f"), st.ABORTED: QColor("#8a94a6")}
+ACCENT = palette.current().colour("accent_strong")
+PROGRESS_COLOURS = {state: QColor(palette.STATE_COLOURS[state]) for state in (st.RUNNING, st.FAILED, st.ABORTED)}
 # Flag values combined once: Python-level enum arithmetic per painted cell is measurable.
 _SELECTED = QStyle.StateFlag.State_Selected
 _ALTERNATE = QStyleOptionViewItem.ViewItemFeature.Alternate
@@ -383,7 +383,7 @@ class CellDelegate(QStyledItemDelegate):
             bar = QRect(min(text_left + used + 8, inner.right() - bar_width), inner.center().y() - 3,
                         bar_width, 6)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor("#d8dee4"))
+            painter.setBrush(palette.current().colour("border"))
             painter.drawRoundedRect(bar, 3, 3)
             filled = QRect(bar.left(), bar.top(), int(bar.width() * max(0, min(100, progress)) / 100), bar.height())
             painter.setBrush(PROGRESS_COLOURS[status])

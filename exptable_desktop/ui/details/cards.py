@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOpti
 
 from exptable_desktop.core import details as data
 from exptable_desktop.core import states as st
-from exptable_desktop.ui.details.common import STATUS_COLOURS, tag_colours, type_pixmap
+from exptable_desktop.ui import palette
+from exptable_desktop.ui.details.common import tag_colours, type_pixmap
 from exptable_desktop.ui.roles import CardInfoRole, IdRole
 
 CARD_HEIGHT = 62
@@ -100,8 +101,9 @@ class ExperimentCardDelegate(QStyledItemDelegate):
         rect = option.rect.adjusted(6, 3, -6, -3)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor("#4dabf7" if selected else "#e9ecef")))
-        painter.setBrush(QColor("#e7f5ff" if selected else "#ffffff"))
+        chrome = palette.current()
+        painter.setPen(QPen(chrome.colour("accent_strong" if selected else "border_soft")))
+        painter.setBrush(chrome.colour("accent_soft" if selected else "surface"))
         painter.drawRoundedRect(rect, 6, 6)
         icon = type_pixmap(info.get("type") or "custom", 22)
         painter.drawPixmap(rect.left() + 8, rect.top() + 8, icon)
@@ -118,21 +120,21 @@ class ExperimentCardDelegate(QStyledItemDelegate):
         painter.setFont(bold)
         name_width = rect.right() - left - pill_width - 14
         name = QFontMetrics(bold).elidedText(info.get("name") or "", Qt.TextElideMode.ElideRight, name_width)
-        painter.setPen(QColor("#212529"))
+        painter.setPen(chrome.colour("text"))
         painter.drawText(QRect(left, rect.top() + 5, name_width, 20), Qt.AlignmentFlag.AlignVCenter, name)
         if label:
             pill = QRect(rect.right() - pill_width - 8, rect.top() + 7, pill_width, 16)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(STATUS_COLOURS.get(status, "#868e96")))
+            painter.setBrush(QColor(chrome.state_colour(status)))
             painter.drawRoundedRect(pill, 4, 4)
             painter.setFont(small)
-            painter.setPen(QColor("#ffffff"))
+            painter.setPen(chrome.colour("on_accent"))
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
         painter.setFont(small)
         iterations = info.get("last_iteration")
         right_text = f"{iterations:,} iterations" if iterations is not None else ""
         right_width = small_metrics.horizontalAdvance(right_text) + 4
-        painter.setPen(QColor("#868e96"))
+        painter.setPen(chrome.colour("text_muted"))
         line_width = rect.right() - left - right_width - 12
         ago = data.format_ago(info["last_update"]) if info.get("last_update") else ""
         painter.drawText(QRect(left, rect.top() + 26, line_width, 16), Qt.AlignmentFlag.AlignVCenter,
@@ -166,7 +168,7 @@ class ExperimentCardList(QListView):
         self.setUniformItemSizes(True)
         self.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
-        self.setStyleSheet("QListView { background: #f8f9fa; border: none; }")
+        self.setStyleSheet(palette.themed("QListView { background: $surface_sunken; border: none; }"))
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMinimumWidth(CARD_MIN_WIDTH + 40)
 
