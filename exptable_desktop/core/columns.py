@@ -1,9 +1,11 @@
 """The column registry: every column the experiments table can show, by stable key.
 
 Built-in keys are plain words; custom columns encode what they show:
-``metric:<metric>/<variant>/<last|min|max>`` and ``hp:<section>/<name>``
-with each name percent-quoted, so a "/" inside a name cannot split it.
-Saved table layouts refer to columns only by these keys.
+``metric:<metric>/<variant>/<last|min|max>``, ``hp:<section>/<name>`` and
+``best:<metric>/<variant>@<min|max>:<metric>/<variant>`` (the first metric's
+value at the step where the second is best), with each name percent-quoted,
+so a "/" inside a name cannot split it. Saved table layouts refer to columns
+only by these keys.
 """
 from __future__ import annotations
 
@@ -31,6 +33,13 @@ FILTER_DATES = "dates"
 FILTER_DURATION = "duration"
 
 METRIC_FIELD_LABELS = {"last": "Last", "min": "Min", "max": "Max"}
+# "At best step" columns: the reference metric is best at its lowest or highest value.
+BEST_MODES = ("min", "max")
+BEST_STEP_PREFIX = "best:"
+# What an "at best step" column shows when the two metrics' steps differ; the chooser and README say it too.
+BEST_STEP_RULE = ("Each cell is the shown metric at the first iteration where the other one reaches its min "
+                  "(or max); if the shown metric has no point at that iteration, its last point before it; "
+                  "blank when the experiment does not report the other metric or has no such point.")
 
 
 @dataclass(frozen=True)
@@ -47,12 +56,20 @@ class ColumnSpec:
     hideable: bool = True
     # A default-width layout narrower than the window's table shrinks these columns, not below this.
     shrink_to: int = 0
-    # Custom-column identity: (metric, variant, field) or (section, name).
+    # Custom-column identity: (metric, variant, field), (section, name), or for a metric at the best
+    # step (metric, variant, "best", reference metric, reference variant, "min" | "max").
     source: tuple[str, ...] = ()
+    # A longer explanation than the title, for tooltips ("" when the title says it all).
+    description: str = ""
 
     @property
     def is_custom(self) -> bool:
         return self.kind in (METRIC, HYPERPARAM)
+
+    @property
+    def at_best_step(self) -> bool:
+        """A METRIC column whose values are another metric's best step, not a summary field."""
+        return self.key.startswith(BEST_STEP_PREFIX)
 
 
 BUILTIN_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -93,6 +110,30 @@ def hyperparam_key(section: str, name: str) -> str:
     return f"hp:{quote(section, safe='')}/{quote(name, safe='')}"
 
 
+def best_step_key(metric: str, variant: str, best: str, ref_metric: str, ref_variant: str) -> str:
+    """The column of ``metric/variant`` at the iteration where ``ref_metric/ref_variant`` is ``best``
+    (min or max)."""
+    if best not in BEST_MODES:
+        raise ValueError(f"best means min or max, not {best!r}")
+    return (f"{BEST_STEP_PREFIX}{quote(metric, safe='')}/{quote(variant, safe='')}"
+            f"@{best}:{quote(ref_metric, safe='')}/{quote(ref_variant, safe='')}")
+
+
+def _best_step_spec(key: str) -> ColumnSpec | None:
+    shown, at, reference = key[len(BEST_STEP_PREFIX):].partition("@")
+    best, colon, ref = reference.partition(":")
+    shown_parts, ref_parts = shown.split("/"), ref.split("/")
+    if not (at and colon and best in BEST_MODES and len(shown_parts) == 2 and len(ref_parts) == 2):
+        return None
+    metric, variant = unquote(shown_parts[0]), unquote(shown_parts[1])
+    ref_metric, ref_variant = unquote(ref_parts[0]), unquote(ref_parts[1])
+    return ColumnSpec(key, f"{metric} › {variant} (at {best} {ref_metric} › {ref_variant})", METRIC,
+                      default_width=190, filter_kind=FILTER_RANGE, align_right=True,
+                      source=(metric, variant, "best", ref_metric, ref_variant, best),
+                      description=f"{metric} › {variant} where {ref_metric} › {ref_variant} is at its {best}. "
+                                  + BEST_STEP_RULE)
+
+
 def spec_for(key: str) -> ColumnSpec:
     """The spec of a built-in or custom column key; ValueError for anything else."""
     if key in BUILTIN_BY_KEY:
@@ -110,6 +151,10 @@ def spec_for(key: str) -> ColumnSpec:
             section, name = unquote(parts[0]), unquote(parts[1])
             return ColumnSpec(key, f"{section}.{name}", HYPERPARAM, default_width=130,
                               filter_kind=FILTER_VALUES, source=(section, name))
+    if key.startswith(BEST_STEP_PREFIX):
+        spec = _best_step_spec(key)
+        if spec is not None:
+            return spec
     raise ValueError(f"unknown column {key!r}")
 
 

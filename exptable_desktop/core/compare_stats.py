@@ -147,6 +147,39 @@ def value_at_best_step(reference: tuple[np.ndarray, np.ndarray], target: tuple[n
     return None if found is None else (step, found[1])
 
 
+def values_at_many(iterations: np.ndarray, values: np.ndarray, starts: np.ndarray,
+                   steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``value_at`` for many series at once, without a Python call per series: series k is
+    ``iterations[starts[k]:starts[k + 1]]`` (the last one runs to the end) with its ``values``,
+    looked up at ``steps[k]``; ``starts`` increasing.
+
+    Returns ``(found, value)`` per series: whether it has a point at or before its step, and the
+    value reported at the latest such iteration (the last report of it), NaN where none is.
+    """
+    count = len(starts)
+    found = np.zeros(count, bool)
+    out = np.full(count, np.nan)
+    its = np.asarray(iterations, dtype=np.int64)
+    if not count or not len(its):
+        return found, out
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.diff(np.append(starts, len(its)))
+    owner = np.repeat(np.arange(count), lengths)
+    usable = its <= np.asarray(steps, dtype=np.int64)[owner]
+    # reduceat takes a segment per index: empty series have none (they find nothing).
+    filled = lengths > 0
+    heads = starts[filled]
+    found[filled] = np.logical_or.reduceat(usable, heads)
+    lowest = np.iinfo(np.int64).min
+    latest = np.full(count, lowest, dtype=np.int64)
+    latest[filled] = np.maximum.reduceat(np.where(usable, its, lowest), heads)
+    at_latest = usable & (its == latest[owner])
+    last = np.full(count, -1, dtype=np.int64)
+    last[filled] = np.maximum.reduceat(np.where(at_latest, np.arange(len(its)), -1), heads)
+    out[found] = np.asarray(values, dtype=np.float64)[last[found]]
+    return found, out
+
+
 # ---- Values tables -----------------------------------------------------------------------
 
 def _finite(value) -> bool:
@@ -180,6 +213,7 @@ def is_identical(values: Iterable) -> bool:
 
 @dataclass
 class ExperimentGroup:
+    """Compared experiments drawn as one mean-and-band curve, under the label that sets them apart."""
     label: str
     members: list[str]
 

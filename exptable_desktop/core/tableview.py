@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_left
-from itertools import compress, groupby, repeat
+from itertools import compress, repeat
 from operator import itemgetter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -21,6 +21,7 @@ import numpy as np
 
 from exptable_desktop.core import states as st
 from exptable_desktop.core.columns import DEFAULT_SORT, HYPERPARAM, METRIC, spec_for
+from exptable_desktop.core.custom_columns import ColumnValues, load_columns, read_values_for
 from exptable_desktop.core.filters import NO_VALUE, AnyFilter, RangeFilter, SearchQuery, TagFilter, ValueSetFilter
 from exptable_desktop.core.liveness import mark_stale_runs_if_due
 from exptable_desktop.store import bulk
@@ -184,8 +185,10 @@ class CustomColumnData:
     categories: list[str] = field(default_factory=list)
 
 
-def prepare_custom_column(table: "ExperimentTable", key: str, pairs: Sequence[tuple[str, Any]]) -> CustomColumnData:
-    """Map (experiment id, value) pairs onto ``table``'s slots; drops ids the table does not hold.
+def prepare_custom_column(table: "ExperimentTable", key: str,
+                          pairs: "Sequence[tuple[str, Any]] | ColumnValues") -> CustomColumnData:
+    """Map (experiment id, value) pairs, or a ColumnValues, onto ``table``'s slots; drops ids the
+    table does not hold.
 
     Runs on the loader thread for 100,000-row columns, so every per-row step is a C-level
     ``map`` or numpy conversion rather than a Python loop.
@@ -193,6 +196,8 @@ def prepare_custom_column(table: "ExperimentTable", key: str, pairs: Sequence[tu
     spec = spec_for(key)
     if spec.kind not in (METRIC, HYPERPARAM):
         raise ValueError(f"{key!r} is not a custom column")
+    if isinstance(pairs, ColumnValues):
+        return _prepare_column_values(table, key, pairs)
     exp_ids, values = list(map(itemgetter(0), pairs)), list(map(itemgetter(1), pairs))
     slots = np.fromiter(map(table.id_to_slot.get, exp_ids, repeat(-1)), np.int64, len(exp_ids))
     known = slots >= 0
@@ -206,6 +211,41 @@ def prepare_custom_column(table: "ExperimentTable", key: str, pairs: Sequence[tu
     index[""] = -1
     codes = np.fromiter(map(index.__getitem__, values), np.int32, len(values))[known]
     return CustomColumnData(key, slots, codes=codes, categories=[v for v in index if v != ""])
+
+
+def _prepare_column_values(table: "ExperimentTable", key: str, column: ColumnValues) -> CustomColumnData:
+    """A ColumnValues on ``table``'s slots: its ids are mapped once for every column sharing them;
+    the cells of experiments read afresh (``column.fresh_ids``) come from ``column.fresh``."""
+    slots = column.ids.slots_in(table.id_to_slot, table)
+    memo = (id(table), len(table.id_to_slot), id(column.fresh_ids) if column.fresh_ids else 0)
+    layout = column.ids.derived.get(memo)
+    if layout is None:  # which cached cells stay, and where the fresh ones go: once per id list
+        keep = slots >= 0
+        fresh_slots = np.fromiter(map(table.id_to_slot.get, column.fresh_ids, repeat(-1)), np.int64,
+                                  len(column.fresh_ids))
+        if (fresh_slots >= 0).any():
+            keep &= ~np.isin(slots, fresh_slots[fresh_slots >= 0])
+        layout = column.ids.derived[memo] = (keep, slots[keep], fresh_slots)
+    keep, kept_slots, fresh_slots = layout
+    fresh_ids = [i for i, slot in zip(column.fresh_ids, fresh_slots.tolist()) if slot >= 0 and i in column.fresh]
+    added = np.fromiter(map(table.id_to_slot.get, fresh_ids), np.int64, len(fresh_ids))
+    values = [column.fresh[i] for i in fresh_ids]
+    if column.values is not None:
+        if not values:
+            return CustomColumnData(key, kept_slots, metric_values=column.values[keep])
+        return CustomColumnData(key, np.concatenate([kept_slots, added]),
+                                metric_values=np.concatenate([column.values[keep], np.array(values, np.float64)]))
+    categories = list(column.categories or ())
+    codes = column.codes[keep]
+    if values:
+        index = {value: code for code, value in enumerate(categories)}
+        for value in values:
+            if value and value not in index:
+                index[value] = len(categories)
+                categories.append(value)
+        index[""] = -1
+        codes = np.concatenate([codes, np.fromiter((index[v or ""] for v in values), np.int32, len(values))])
+    return CustomColumnData(key, np.concatenate([kept_slots, added]), codes=codes, categories=categories)
 
 
 @dataclass
@@ -958,8 +998,11 @@ def load_base_table(scope: Scope, limit: int | None = None, expected: int | None
 
 
 def load_table(scope: Scope, custom_keys: Sequence[str] = ()) -> ExperimentTable:
+    """The whole table with ``custom_keys`` read, for exports and scripts: it reads the column cache
+    but never writes it (a read-only command stays read-only)."""
     table = load_base_table(scope)
-    for key, rows in load_custom_columns(scope, custom_keys, whole_db=covers_most_of_db(table), expected_rows=table.n):
+    for key, rows in load_custom_columns(scope, custom_keys, whole_db=covers_most_of_db(table), expected_rows=table.n,
+                                         keep_cache=False):
         table.add_custom_column(key, rows)
     table.resort()
     return table
@@ -970,59 +1013,20 @@ def covers_most_of_db(table: ExperimentTable) -> bool:
 
 
 def load_custom_columns(scope: Scope, keys: Sequence[str], *, whole_db: bool = False,
-                        expected_rows: int = 0) -> Iterator[tuple[str, list[tuple]]]:
-    """(key, rows) for each custom column, rows shaped (experiment id, value[, column index]).
+                        expected_rows: int = 0, keep_cache: bool = True) -> Iterator[tuple[str, ColumnValues]]:
+    """(key, values) for each custom column, the last key last; give each to prepare_custom_column.
 
     ``expected_rows``: rows per column, which bounds how many columns one statement reads
-    (see bulk.custom_columns_per_statement).
+    (see bulk.custom_columns_per_statement). Over most of the database (``whole_db``) the columns
+    come from the column cache where it has them, and columns read whole are kept there unless
+    ``keep_cache`` is False (see core.custom_columns.load_columns).
     """
-    per_statement = bulk.custom_columns_per_statement(expected_rows)
-    specs = [spec_for(key) for key in keys]
-    unknown = [spec.key for spec in specs if spec.kind not in (METRIC, HYPERPARAM)]
-    if unknown:
-        raise ValueError(f"{unknown[0]!r} is not a custom column")
-    for kind, read in ((METRIC, bulk.load_metric_columns), (HYPERPARAM, bulk.load_hyperparam_columns)):
-        of_kind = [spec for spec in specs if spec.kind == kind]
-        for start in range(0, len(of_kind), per_statement):
-            batch = of_kind[start:start + per_statement]
-            rows = read(scope, [spec.source for spec in batch], whole_db=whole_db)
-            if len(batch) == 1:
-                yield batch[0].key, rows
-                continue
-            grouped: dict[int, list[tuple]] = {index: [] for index in range(len(batch))}
-            # Each column's rows come in one run (UNION ALL); grouping by runs is C-speed.
-            for index, run in groupby(rows, itemgetter(2)):
-                grouped[index].extend(run)
-            del rows
-            for index, spec in enumerate(batch):
-                yield spec.key, grouped.pop(index)
+    return load_columns(scope, keys, whole_db=whole_db, expected_rows=expected_rows, keep_cache=keep_cache)
 
 
 def read_custom_values(ids: Sequence[str], custom_keys: Sequence[str]) -> dict[str, tuple[list[str], list[Any]]]:
-    """Custom-column values of a few experiments (two IN queries), grouped per column key."""
-    metric_keys: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    hyperparam_keys: dict[tuple[str, str], str] = {}
-    field_index = {"last": 3, "min": 4, "max": 5}
-    for key in custom_keys:
-        spec = spec_for(key)
-        if spec.kind == METRIC:
-            metric, variant, fld = spec.source
-            metric_keys.setdefault((metric, variant), []).append((key, field_index[fld]))
-        elif spec.kind == HYPERPARAM:
-            hyperparam_keys[spec.source] = key
-    custom_values: dict[str, tuple[list[str], list[Any]]] = {key: ([], []) for key in custom_keys}
-    if ids and metric_keys:
-        for row in bulk.metric_rows_for(ids, {m for m, _ in metric_keys}):
-            for key, index in metric_keys.get((row[1], row[2]), ()):
-                custom_values[key][0].append(row[0])
-                custom_values[key][1].append(row[index])
-    if ids and hyperparam_keys:
-        for exp_id, section, name, value in bulk.hyperparam_rows_for(ids, {s for s, _ in hyperparam_keys}):
-            key = hyperparam_keys.get((section, name))
-            if key is not None:
-                custom_values[key][0].append(exp_id)
-                custom_values[key][1].append(value)
-    return custom_values
+    """Custom-column values of a few experiments (a few IN queries), grouped per column key."""
+    return read_values_for(ids, custom_keys)
 
 
 def load_first_page_custom_values(table: ExperimentTable, custom_keys: Sequence[str]) -> None:
