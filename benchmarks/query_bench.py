@@ -46,7 +46,8 @@ def build(n: int):
                       user=rng.choice(["alice", "bob", "carol", "dave"]), parent=None,
                       started=now - rng.random() * 90 * 86400, last_update=now - rng.random() * 86400,
                       last_iteration=rng.randint(0, 1000), progress=None, description=f"about run {i}",
-                      run_time=rng.random() * 7200, archived=False, created=now - 100 * 86400)
+                      run_time=rng.random() * 7200, archived=False, created=now - 100 * 86400,
+                      development=False)
         rows.append(tuple(values[f] for f in BASE_FIELDS))
     table = ExperimentTable(n + 10)
     table.tag_info = {1: ("best", None, None), 2: ("debug", None, None), 3: ("baseline", None, None)}

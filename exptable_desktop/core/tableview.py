@@ -22,7 +22,16 @@ import numpy as np
 from exptable_desktop.core import states as st
 from exptable_desktop.core.columns import DEFAULT_SORT, HYPERPARAM, METRIC, spec_for
 from exptable_desktop.core.custom_columns import ColumnValues, load_columns, read_values_for
-from exptable_desktop.core.filters import NO_VALUE, AnyFilter, RangeFilter, SearchQuery, TagFilter, ValueSetFilter
+from exptable_desktop.core.filters import (
+    NO_VALUE,
+    AnyFilter,
+    RangeFilter,
+    SearchQuery,
+    TagFilter,
+    ValueSetFilter,
+    system_tag_conditions,
+    system_tag_counts,
+)
 from exptable_desktop.core.liveness import mark_stale_runs_if_due
 from exptable_desktop.store import bulk
 from exptable_desktop.store.bulk import BASE_FIELDS, Scope
@@ -296,6 +305,7 @@ class ExperimentTable:
             "parent": Categorical(cap),
         }
         self.archived = np.zeros(cap, bool)
+        self.development = np.zeros(cap, bool)
         self.alive = np.zeros(cap, bool)
         self.tags = np.empty(cap, object)
         self.tags[:] = [()] * cap
@@ -343,6 +353,7 @@ class ExperimentTable:
         for cat in list(self.cats.values()) + list(self.hyperparams.values()):
             cat.grow(cap)
         self.archived = grown(self.archived, False)
+        self.development = grown(self.development, False)
         self.alive = grown(self.alive, False)
         tags = np.empty(cap, object)
         tags[:] = [()] * cap
@@ -394,6 +405,7 @@ class ExperimentTable:
         names = self.parent_names
         self.cats["parent"].assign(slots, cols[_F["parent"]], lambda pid: names.get(pid, pid))
         self.archived[slots] = np.array(cols[_F["archived"]], dtype=bool)
+        self.development[slots] = np.array(cols[_F["development"]], dtype=bool)
         self.alive[slots] = True
         self.search_text[slots] = [f"{n}\n{i}\n{d}".lower() for n, i, d in
                                    zip(cols[_F["name"]], cols[_F["id"]], cols[_F["description"]])]
@@ -625,6 +637,7 @@ class ExperimentTable:
                     conditions.append(np.fromiter((tid not in t for t in tags), bool, len(slots)))
                 if flt.no_tags:
                     conditions.append(np.fromiter((not t for t in tags), bool, len(slots)))
+            conditions += system_tag_conditions(flt, self.system_tag_flags(slots))
             if not conditions:
                 return np.ones(len(slots), bool)
             combine = np.logical_or if flt.mode == "any" else np.logical_and
@@ -868,6 +881,14 @@ class ExperimentTable:
         if missing:
             out.append((NO_VALUE, "(no value)", missing))
         return out
+
+    def system_tag_flags(self, slots: np.ndarray) -> dict[str, np.ndarray]:
+        """System tag -> whether each of ``slots`` carries it (core.filters.SYSTEM_TAGS)."""
+        return {"archived": self.archived[slots], "development": self.development[slots]}
+
+    def distinct_system_tags(self) -> list[tuple[str, int]]:
+        """(system tag, count) over the live rows, for the tags filter's "System tags" list."""
+        return system_tag_counts(self.system_tag_flags(np.flatnonzero(self.alive[:self.n])))
 
     def distinct_tags(self) -> list[tuple[str, int]]:
         counts: dict[int, int] = {}

@@ -39,13 +39,13 @@ from exptable_desktop.store.schema import (
 
 BASE_FIELDS = (
     "id", "name", "type", "status", "project", "user", "parent", "started", "last_update",
-    "last_iteration", "progress", "description", "run_time", "archived", "created",
+    "last_iteration", "progress", "description", "run_time", "archived", "created", "development",
 )
 _BASE_SELECT = (
     Experiment.id, Experiment.name, Experiment.type, Experiment.status, Experiment.project,
     Experiment.user, Experiment.parent, Experiment.started, Experiment.last_update,
     Experiment.last_iteration, Experiment.progress, Experiment.description, Experiment.run_time,
-    Experiment.archived, Experiment.created,
+    Experiment.archived, Experiment.created, Experiment.development,
 )
 
 METRIC_FIELDS = ("last", "min", "max")

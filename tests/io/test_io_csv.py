@@ -145,7 +145,7 @@ def _big_table(n: int, metrics: int, params: int) -> tuple[ExperimentTable, list
         row = {"id": f"{i:032x}", "name": f"run-{i}", "type": "training", "status": "completed", "project": 1 + i % 2,
                "user": "alice", "parent": None, "started": now - i, "last_update": now - i / 2,
                "last_iteration": i, "progress": None, "description": "", "run_time": float(i), "archived": False,
-               "created": now - i}
+               "created": now - i, "development": False}
         rows.append(tuple(row[f] for f in BASE_FIELDS))
     table.write_base_rows(rows)
     ids = [r[0] for r in rows]

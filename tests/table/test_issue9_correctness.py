@@ -18,7 +18,7 @@ from tests.table.conftest import many_experiments
 def base_row(i: int, **values) -> tuple:
     row = dict(id=f"{i:032x}", name=f"run-{i:06d}", type="training", status="completed", project=1, user="ann",
                parent=None, started=None, last_update=float(i), last_iteration=None, progress=None,
-               description="", run_time=None, archived=False, created=1.0)
+               description="", run_time=None, archived=False, created=1.0, development=False)
     row.update(values)
     return tuple(row[f] for f in BASE_FIELDS)
 
@@ -190,7 +190,8 @@ def test_a_parent_name_learnt_later_resorts_its_children():
 def test_a_whole_table_read_rewinds_the_cursor_past_a_fetch_under_way(qtbot, db, db_url):
     from exptable_desktop.core import actions
     from exptable_desktop.ui import create_main_window
-    from exptable_desktop.ui.main_window import PREVIEW_LIMIT, BaseTableLoader
+    from exptable_desktop.ui.main_window import PREVIEW_LIMIT
+    from exptable_desktop.ui.table_loaders import BaseTableLoader
 
     ids = many_experiments(PREVIEW_LIMIT + 200)
     win = create_main_window(db_url)

@@ -302,7 +302,7 @@ def test_a_hundred_thousand_rows_evaluate_within_the_budget():
     statuses = np.array(["created", "in_progress", "completed", "failed"])[rng.integers(0, 4, n)]
     users = np.array(["alice", "bob", "carol"])[rng.integers(0, 3, n)]
     rows = [(f"{i:032x}", f"resnet{18 if i % 2 else 50}-{i}", "training", statuses[i], 1, users[i], None,
-             now - i, now - i, i % 1000, None, "", 60.0, False, now - i) for i in range(n)]
+             now - i, now - i, i % 1000, None, "", 60.0, False, now - i, False) for i in range(n)]
     assert len(rows[0]) == len(BASE_FIELDS)
     table = ExperimentTable(n)
     table.tag_info = {1: ("best", None, None), 2: ("debug", None, None)}
