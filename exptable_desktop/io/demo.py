@@ -4,16 +4,22 @@ Everything is drawn from one seeded generator, so a seed always yields the same
 experiments (ids, names, values, relative times). Times are offsets from
 ``now`` and spread over the last 90 days.
 
-Two paths:
-- every experiment gets its row, execution, hyperparameters, configuration,
-  tags and metric summaries through bulk inserts (one prepared statement per
-  table and block, not one ORM call per experiment);
-- the first ``detailed`` experiments that ran also get real scalar curves
-  (written with ``append_scalars``, so their summaries come from the points),
-  single values, console output, plots, debug-sample PNGs and artifact files.
+Every experiment gets its row, execution, hyperparameters, configuration and
+tags, and every one that ran gets its scalar series, through bulk inserts
+(``store.bulk_write``: one prepared statement or COPY per table and block, not
+one ORM call per experiment). Each metric summary is computed from the points
+stored with it (``store.series.new_series_rows``), so the SCALARS tab of any
+experiment shows the curves its table row summarises. The first ``detailed``
+experiments that ran get every report of their curves, single values, console
+output, plots, debug-sample PNGs and artifact files; the others keep
+``THINNED_POINTS`` evenly spaced reports per series, as a script that reports
+once per epoch would, so 100,000 experiments stay quick to write.
 
-The bulk summaries follow the same curve model as the detailed curves, so a
-table of 100,000 rows looks like one of 200.
+No sample experiment is Running. Running means a process is recording the run
+and beating its heartbeat (``core.liveness``); nothing stands behind sample
+data, so a Running sample would be ended as Aborted ("no heartbeat") by the
+first program to read the table. Live runs come from a script with
+``Task.init`` or from an agent.
 """
 from __future__ import annotations
 
@@ -22,17 +28,18 @@ import math
 import shutil
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 from peewee import fn
 
 from exptable_desktop.core import states as st
-from exptable_desktop.core.actions import HEARTBEAT_STALE_SECONDS, get_or_create_queue
+from exptable_desktop.core.actions import get_or_create_queue
 from exptable_desktop.core.projects import get_or_create_project
 from exptable_desktop.sdk.png import write_png
 from exptable_desktop.store import files as store_files
-from exptable_desktop.store.db import is_sqlite, require_writable, write_transaction
+from exptable_desktop.store.bulk_write import insert_dicts, insert_rows, set_experiment_parents
+from exptable_desktop.store.db import require_writable, write_transaction
 from exptable_desktop.store.schema import (
     Artifact,
     ConfigObject,
@@ -46,19 +53,23 @@ from exptable_desktop.store.schema import (
     Plot,
     Project,
     QueueEntry,
+    ScalarChunk,
     SingleValue,
     Tag,
     Worker,
     WorkerQueue,
-    database_proxy,
 )
-from exptable_desktop.store.series import append_scalars
+from exptable_desktop.store.series import new_series_rows
 
 DAY = 86_400.0
 HISTORY_SECONDS = 90 * DAY
 # Experiments generated and inserted at a time (bounds the rows held in memory;
 # progress is reported after each). The whole demo is one transaction.
 BLOCK_SIZE = 25_000
+# Points per series of an experiment without full outputs (see the module's docstring).
+THINNED_POINTS = 32
+STOPPED_PIPELINE = 15  # the index of the pipeline whose queued steps "Abort all children" can end
+PIPELINE_STOPPED_AGO_S = 5400.0
 
 
 class DemoError(Exception):
@@ -69,6 +80,7 @@ class DemoError(Exception):
 
 @dataclass(frozen=True)
 class Domain:
+    """What the experiments of one kind of work are about: models, datasets, repository, metrics, packages."""
     models: tuple[str, ...]
     datasets: tuple[str, ...]
     repository: str
@@ -144,16 +156,17 @@ TAGS = {
     "paper": ("#bf3989", "#ffffff"), "v2": None,
 }
 
+# Every status but Running (see the module's docstring).
 STATUS_WEIGHTS = {
-    st.COMPLETED: 0.44, st.CLOSED: 0.01, st.FAILED: 0.08, st.ABORTED: 0.09, st.RUNNING: 0.05,
+    st.COMPLETED: 0.49, st.CLOSED: 0.01, st.FAILED: 0.08, st.ABORTED: 0.09,
     st.PENDING: 0.04, st.DRAFT: 0.12, st.PUBLISHED: 0.165, st.PUBLISHING: 0.005,
 }
+SAMPLE_STATUSES = tuple(s for s in st.ALL_STATUSES if s in STATUS_WEIGHTS)
 TYPE_WEIGHTS = {
     "training": 0.50, "testing": 0.10, "inference": 0.07, "data_processing": 0.07, "application": 0.02,
     "monitor": 0.02, "controller": 0.03, "optimizer": 0.03, "service": 0.03, "qc": 0.04, "custom": 0.09,
 }
-RAN_STATUSES = (st.RUNNING, st.COMPLETED, st.CLOSED, st.ABORTED, st.FAILED, st.PUBLISHING, st.PUBLISHED)
-FINISHED_STATUSES = (st.COMPLETED, st.CLOSED, st.ABORTED, st.FAILED, st.PUBLISHING, st.PUBLISHED)
+RAN_STATUSES = (st.COMPLETED, st.CLOSED, st.ABORTED, st.FAILED, st.PUBLISHING, st.PUBLISHED)
 
 QUEUES = ("default", "gpu-a100", "gpu-t4", "cpu", "services")
 WORKERS = (
@@ -167,6 +180,7 @@ WORKERS = (
 
 @dataclass(frozen=True)
 class HyperSpec:
+    """One hyperparameter the experiments set, and the values it is drawn from."""
     section: str
     name: str
     type: str
@@ -284,6 +298,7 @@ def metrics_for(task_type: str, domain_name: str) -> tuple[str, ...]:
 
 @dataclass
 class DemoStats:
+    """What ``make_demo`` wrote, and how long it took."""
     experiments: int = 0
     detailed: int = 0
     metric_summaries: int = 0
@@ -321,10 +336,13 @@ class _Plan:
         statuses = _pick(rng, STATUS_WEIGHTS, n)
         for i in range(min(n, len(st.TASK_TYPES))):
             types[i] = st.TASK_TYPES[i]
-        for i in range(min(n, len(st.ALL_STATUSES))):
-            statuses[i] = st.ALL_STATUSES[i]
-        if n > 15:  # a live pipeline, so "Abort all children" has something to do
-            types[15], statuses[15] = "controller", st.RUNNING
+        for i in range(min(n, len(SAMPLE_STATUSES))):
+            statuses[i] = SAMPLE_STATUSES[i]
+        # A pipeline stopped a while ago whose steps still wait in queues, as when a user aborts a
+        # controller: "Abort all children" has something to do.
+        self.stopped_pipeline = STOPPED_PIPELINE if n > STOPPED_PIPELINE else None
+        if self.stopped_pipeline is not None:
+            types[STOPPED_PIPELINE], statuses[STOPPED_PIPELINE] = "controller", st.ABORTED
         self.types, self.statuses = types, statuses
 
         weights = np.array([w for _, _, w in PROJECTS], dtype=float)
@@ -348,10 +366,8 @@ class _Plan:
         fraction = np.ones(n)
         failed = statuses == st.FAILED
         aborted = statuses == st.ABORTED
-        running = statuses == st.RUNNING
         fraction[failed] = rng.uniform(0.02, 0.9, n)[failed]
         fraction[aborted] = rng.uniform(0.05, 0.95, n)[aborted]
-        fraction[running] = rng.uniform(0.01, 0.97, n)[running]
         ran = np.isin(statuses, RAN_STATUSES)
         fraction[~ran] = 0.0
         self.fraction, self.ran = fraction, ran
@@ -363,22 +379,20 @@ class _Plan:
         # Times, counted back from now.
         age = rng.uniform(0.0, HISTORY_SECONDS, n)
         queue_wait = rng.uniform(5.0, 900.0, n)
+        if self.stopped_pipeline is not None:  # stopped an hour and a half ago: its steps still wait
+            p = self.stopped_pipeline
+            age[p] = self.run_time[p] + queue_wait[p] + 60.0 + PIPELINE_STOPPED_AGO_S
         created = now - np.maximum(age, np.nan_to_num(self.run_time) + queue_wait + 60.0)
         recent = now - rng.uniform(0.05 * 3600, 3 * DAY, n)
-        live_run = now - np.nan_to_num(self.run_time) - rng.uniform(0.0, 300.0, n)
         created = np.where(statuses == st.PENDING, recent, created)
-        created = np.where(running, live_run - queue_wait, created)
         started = np.where(ran, created + queue_wait, np.nan)
-        completed = np.where(np.isin(statuses, FINISHED_STATUSES), started + np.nan_to_num(self.run_time), np.nan)
+        completed = np.where(ran, started + np.nan_to_num(self.run_time), np.nan)
         after_finish = rng.uniform(1.0, 120.0, n)
         publish_delay = rng.uniform(1800.0, 5 * DAY, n)
         last_update = np.where(np.isnan(completed), created + rng.uniform(1.0, 3600.0, n), completed + after_finish)
         published = np.isin(statuses, (st.PUBLISHED, st.PUBLISHING))
         last_update = np.where(published, completed + publish_delay, last_update)
-        # No process stands behind a demo "Running" experiment: its heartbeat is already
-        # stale, so Abort marks it Aborted at once instead of waiting for it to stop.
-        last_update = np.where(running, now - rng.uniform(2 * HEARTBEAT_STALE_SECONDS, 900.0, n), last_update)
-        last_update = np.where(running, last_update, np.minimum(last_update, now - rng.uniform(1.0, 60.0, n)))
+        last_update = np.minimum(last_update, now - rng.uniform(1.0, 60.0, n))
         last_update = np.where(np.isnan(completed), last_update, np.maximum(last_update, completed))
         self.created = np.minimum(created, last_update)
         self.started = started
@@ -387,8 +401,8 @@ class _Plan:
         self.status_changed = np.where(np.isnan(completed), np.where(ran, started, last_update),
                                        np.where(published, last_update, completed))
 
-        # Archive some finished and draft experiments (never Pending or Running ones).
-        archivable = ~np.isin(statuses, (st.PENDING, st.RUNNING))
+        # Archive some finished and draft experiments (never Pending ones).
+        archivable = statuses != st.PENDING
         self.archived = archivable & (rng.random(n) < 0.05)
         if n > 11 and archivable[11]:
             self.archived[11] = True
@@ -422,39 +436,44 @@ class _Plan:
         self.gpu_count = rng.choice([0, 1, 2, 4, 8], size=n)
         self.short_name = rng.integers(1, 1000, n)
 
-        # Curve parameters per experiment and metric (bulk summaries and real curves share them).
+        # Curve parameters per experiment and metric (the noise is drawn with the points).
         self.curve_start = {k: rng.uniform(*m.start, n) for k, m in METRICS.items()}
         self.curve_rate = {k: rng.uniform(3.0, 6.0, n) for k in METRICS}
-        self.curve_noise = {k: rng.standard_normal((n, 4)) for k in METRICS}
-        self.curve_jitter = {k: rng.random((n, 2)) for k in METRICS}
         self.count_target = rng.uniform(1e6, 5e7, n)
 
         self.parents = self._choose_parents(rng)
 
     def _choose_parents(self, rng: np.random.Generator) -> dict[int, int]:
         """Children of controller/optimizer runs: a finished parent adopts some of
-        the experiments created after it; running parents adopt running and
-        pending ones (so "Abort all children" has something to do)."""
+        the experiments created after it; the stopped pipeline adopts about half
+        the Pending ones, as steps it queued while it ran (their times move into
+        its run)."""
         is_parent_type = np.isin(self.types, list(st.PARENT_TYPES))
-        finished_parents = np.flatnonzero(is_parent_type & np.isin(self.statuses, FINISHED_STATUSES))
+        finished_parents = np.flatnonzero(is_parent_type & np.isin(self.statuses, RAN_STATUSES))
         finished_parents = finished_parents[np.argsort(self.created[finished_parents], kind="stable")]
         parent_created = self.created[finished_parents]
-        running_parents = np.flatnonzero(is_parent_type & (self.statuses == st.RUNNING))
         draw = rng.random(self.n)
         pick = rng.random(self.n)
         parents: dict[int, int] = {}
         for i in range(self.n):
             if is_parent_type[i]:
                 continue
-            if self.statuses[i] in (st.RUNNING, st.PENDING):
-                if len(running_parents) and draw[i] < 0.5:
-                    parents[i] = int(running_parents[int(pick[i] * len(running_parents))])
+            if self.statuses[i] == st.PENDING:
+                if self.stopped_pipeline is not None and draw[i] < 0.5:
+                    parents[i] = self.stopped_pipeline
+                    self._queued_during_run_of(self.stopped_pipeline, i, float(pick[i]))
                 continue
             earlier = int(np.searchsorted(parent_created, self.created[i]))
             if earlier and draw[i] < 0.15:
                 window = finished_parents[max(0, earlier - 10):earlier]
                 parents[i] = int(window[int(pick[i] * len(window))])
         return parents
+
+    def _queued_during_run_of(self, parent: int, child: int, when: float) -> None:
+        """``child`` was created at ``when`` (0..1) of ``parent``'s run and queued at once."""
+        created = self.started[parent] + when * (self.completed[parent] - self.started[parent])
+        self.created[child] = created
+        self.last_update[child] = self.status_changed[child] = created + 1.0
 
     # ---- derived values --------------------------------------------------------------
 
@@ -491,7 +510,11 @@ class _Plan:
         return templates[t]
 
     def reports(self, i: int) -> int:
-        return max(1, int(round(self.planned_reports[i] * self.fraction[i])))
+        return int(self.report_counts(np.array([i]))[0])
+
+    def report_counts(self, rows: np.ndarray) -> np.ndarray:
+        """How many training reports each of ``rows`` made (its planned reports, as far as it got)."""
+        return np.maximum(1, np.round(self.planned_reports[rows] * self.fraction[rows])).astype(np.int64)
 
     def last_iteration(self, i: int) -> int:
         """The highest iteration any of the experiment's series reaches."""
@@ -505,22 +528,26 @@ class _Plan:
 
     def curve(self, key: str, i: int, t: np.ndarray) -> np.ndarray:
         """The noiseless value of ``key`` at training progress ``t`` (0..1)."""
-        spec = METRICS[key]
-        start = float(self.curve_start[key][i])
-        if spec.shape == "schedule":
-            return self.learning_rates[i] * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * t)))
-        if spec.shape == "flat":
-            return np.full_like(t, start, dtype=float)
-        if spec.shape == "count":
-            return self.count_target[i] * t
-        final = self.final_value(key, i)
-        return final + (start - final) * np.exp(-self.curve_rate[key][i] * t)
+        return self.curves(key, np.array([i]), np.asarray(t, dtype=float)[None, :])[0]
 
-    def noise_scale(self, key: str, i: int) -> float:
+    def curves(self, key: str, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """The noiseless values of ``key`` for experiments ``rows``, at progress ``t`` (one row of t each)."""
         spec = METRICS[key]
+        start = self.curve_start[key][rows][:, None]
+        if spec.shape == "schedule":
+            return self.learning_rates[rows][:, None] * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * t)))
         if spec.shape == "flat":
-            return spec.noise * float(self.curve_start[key][i])
-        return spec.noise
+            return np.broadcast_to(start, t.shape).astype(float)
+        if spec.shape == "count":
+            return self.count_target[rows][:, None] * t
+        final = (spec.bad + (spec.good - spec.bad) * self.quality[rows])[:, None]
+        return final + (start - final) * np.exp(-self.curve_rate[key][rows][:, None] * t)
+
+    def noise_scales(self, key: str, rows: np.ndarray) -> np.ndarray:
+        """How much noise each of ``rows`` has on ``key`` (a column, to broadcast over its points)."""
+        spec = METRICS[key]
+        scale = spec.noise * self.curve_start[key][rows] if spec.shape == "flat" else np.full(len(rows), spec.noise)
+        return scale[:, None]
 
     def metric_keys(self, i: int) -> tuple[str, ...]:
         if not self.ran[i]:
@@ -535,75 +562,61 @@ def _clip(spec: MetricSpec, values):
     return values
 
 
-# ---- Bulk writing ------------------------------------------------------------------------------
+# ---- Scalar series: the points behind every metric summary -------------------------------------
 
-def _bulk_insert(model, fields: Sequence[str], rows: list[tuple]) -> int:
-    """Many rows in one statement: a prepared INSERT on SQLite, COPY on PostgreSQL.
-    The ORM would build every row's SQL in Python, and per-row INSERTs over a
-    network connection would cost a round trip each.
+def _block_series(plan: _Plan, block: range, detailed: set[int]) -> dict[int, dict]:
+    """The series of every experiment in ``block`` that ran, ``{index: {(metric, variant): (iterations,
+    values, timestamps)}}``.
 
-    Columns not named in ``fields`` get the model's Python-side default
-    (peewee defaults are not in the DDL, so the database would refuse NULLs).
+    A series reports once per ``every`` training reports of its run; an experiment in
+    ``detailed`` keeps each report, the others ``THINNED_POINTS`` evenly spaced ones (the
+    first and the last among them, so the last iteration does not change).
     """
-    if not rows:
-        return 0
-    defaults = [(f.name, f.default() if callable(f.default) else f.default)
-                for f in model._meta.sorted_fields
-                if f.name not in fields and f.default is not None and not f.primary_key]
-    if defaults:
-        extra = tuple(value for _, value in defaults)
-        fields = tuple(fields) + tuple(name for name, _ in defaults)
-        rows = [row + extra for row in rows]
-    db = database_proxy.obj
-    columns = ", ".join(f'"{model._meta.fields[f].column_name}"' for f in fields)
-    table = model._meta.table_name
-    cursor = db.cursor()
-    if is_sqlite(db):
-        cursor.executemany(f'INSERT INTO "{table}" ({columns}) VALUES ({", ".join("?" * len(fields))})', rows)
-    else:
-        cursor.copy_expert(f'COPY "{table}" ({columns}) FROM STDIN', _CopyText(rows))
-    return len(rows)
+    series: dict[int, dict] = {i: {} for i in block if plan.ran[i]}
+    thinned = [i for i in series if i not in detailed]
+    keys_of = [frozenset(plan.metric_keys(i)) for i in thinned]
+    for number, (key, spec) in enumerate(METRICS.items()):
+        rows = np.array([i for i, keys in zip(thinned, keys_of) if key in keys], dtype=np.int64)
+        if not len(rows):
+            continue
+        count = np.maximum(1, plan.report_counts(rows) // spec.every)
+        kept = np.minimum(count, THINNED_POINTS)
+        j = np.arange(THINNED_POINTS, dtype=np.int64)[None, :]
+        positions = (j * (count - 1)[:, None]) // np.maximum(kept - 1, 1)[:, None] * spec.every
+        noise = np.random.default_rng([plan.seed, block.start, number]).standard_normal(positions.shape)
+        iterations, values, stamps = _points(plan, key, rows, positions, noise)
+        for r, (i, k) in enumerate(zip(rows.tolist(), kept.tolist())):
+            series[i][(spec.metric, spec.variant)] = (iterations[r, :k], values[r, :k], stamps[r, :k])
+    for i in sorted(detailed.intersection(series)):
+        rng = np.random.default_rng([plan.seed, i, 1])
+        rows = np.array([i])
+        for key in plan.metric_keys(i):
+            spec = METRICS[key]
+            count = max(1, plan.reports(i) // spec.every)
+            positions = np.arange(count, dtype=np.int64)[None, :] * spec.every
+            iterations, values, stamps = _points(plan, key, rows, positions, rng.standard_normal(positions.shape))
+            series[i][(spec.metric, spec.variant)] = (iterations[0], values[0], stamps[0])
+    return series
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_field(value) -> str:
-    """One field in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, float):
-        return repr(value)  # shortest exact text; PostgreSQL reads 'nan' and 'inf' too
-    return str(value).translate(_COPY_ESCAPES)
-
-
-class _CopyText:
-    """A file-like view of rows as COPY text, produced a few thousand rows at a time."""
-
-    def __init__(self, rows: list[tuple], batch: int = 5000):
-        self._rows, self._batch, self._next, self._buffer = rows, batch, 0, ""
-
-    def read(self, size: int = -1) -> str:
-        while (size < 0 or len(self._buffer) < size) and self._next < len(self._rows):
-            chunk = self._rows[self._next:self._next + self._batch]
-            self._next += len(chunk)
-            self._buffer += "".join("\t".join(map(_copy_field, row)) + "\n" for row in chunk)
-        if size < 0:
-            out, self._buffer = self._buffer, ""
-        else:
-            out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
+def _points(plan: _Plan, key: str, rows: np.ndarray, positions: np.ndarray, noise: np.ndarray) -> tuple:
+    """Iterations, values and timestamps of ``key`` at report ``positions`` (a row per experiment in ``rows``)."""
+    spec = METRICS[key]
+    t = positions / np.maximum(plan.planned_reports[rows], 1)[:, None]
+    values = _clip(spec, plan.curves(key, rows, t) + plan.noise_scales(key, rows) * noise)
+    iterations = positions * plan.step[rows][:, None]
+    run_time = np.nan_to_num(plan.run_time[rows])
+    duration = np.where(run_time > 0, run_time, 60.0)[:, None]
+    stamps = plan.started[rows][:, None] + duration * (positions + 1) / plan.report_counts(rows)[:, None]
+    return iterations, values, stamps
 
 
 def _none_if_nan(values: np.ndarray) -> list:
     return [None if (v is None or v != v) else v for v in values.tolist()]
 
 
-def _experiment_rows(plan: _Plan, block: range, detailed: set[int]) -> list[tuple]:
+def _experiment_rows(plan: _Plan, block: range, last_iterations: dict[int, int]) -> list[tuple]:
+    """``last_iterations``: index -> the highest iteration of its series, for the experiments that ran."""
     rows = []
     started = _none_if_nan(plan.started[block.start:block.stop])
     completed = _none_if_nan(plan.completed[block.start:block.stop])
@@ -613,7 +626,7 @@ def _experiment_rows(plan: _Plan, block: range, detailed: set[int]) -> list[tupl
         ran = bool(plan.ran[i])
         progress = None
         if ran:
-            progress = 100 if status not in (st.RUNNING, st.FAILED, st.ABORTED) else int(plan.fraction[i] * 100)
+            progress = 100 if status not in (st.FAILED, st.ABORTED) else int(plan.fraction[i] * 100)
         message, reason = "", ""
         if status == st.FAILED:
             reason = "Script failed"
@@ -621,8 +634,6 @@ def _experiment_rows(plan: _Plan, block: range, detailed: set[int]) -> list[tupl
         elif status == st.ABORTED:
             reason = "Aborted by user" if i % 4 else "Forced stop (non-responsive)"
             message = "aborted"
-        elif status == st.RUNNING:
-            message = "running"
         runtime = "{}"
         if ran:
             host = plan.workers[i].split(":")[0] if plan.workers[i] else f"{plan.users[i]}-laptop"
@@ -639,12 +650,11 @@ def _experiment_rows(plan: _Plan, block: range, detailed: set[int]) -> list[tupl
             plan.ids[i], plan.name(i), plan.types[i], status, plan.project_ids[i], plan.users[i],
             float(plan.created[i]), started[k], float(plan.last_update[i]), completed[k],
             float(plan.status_changed[i]),
-            None if (i in detailed or not ran) else plan.last_iteration(i),
+            last_iterations.get(i),
             progress, description, message, reason,
             plan.enqueue_status[i] if status == st.PENDING else None,
             bool(plan.archived[i]), plan.queues[i], plan.workers[i], run_time[k],
             bool(plan.development[i]), runtime,
-            float(plan.last_update[i]) if status == st.RUNNING else None,
         ))
     return rows
 
@@ -652,7 +662,7 @@ def _experiment_rows(plan: _Plan, block: range, detailed: set[int]) -> list[tupl
 EXPERIMENT_FIELDS = (
     "id", "name", "type", "status", "project", "user", "created", "started", "last_update", "completed",
     "status_changed", "last_iteration", "progress", "description", "status_message", "status_reason",
-    "enqueue_status", "archived", "queue", "worker", "run_time", "development", "runtime", "heartbeat",
+    "enqueue_status", "archived", "queue", "worker", "run_time", "development", "runtime",
 )
 
 EXECUTION_FIELDS = ("experiment", "repository", "branch", "commit", "entry_point", "entry_kind", "working_dir",
@@ -728,90 +738,10 @@ def _config_rows(plan: _Plan, block: range) -> list[tuple]:
     return rows
 
 
-def _summary_rows(plan: _Plan, block: range, detailed: set[int]) -> list[tuple]:
-    """Summaries that follow the curve model, vectorised per metric over the block."""
-    idx = np.array([i for i in block if plan.ran[i] and i not in detailed], dtype=np.int64)
-    if not len(idx):
-        return []
-    keys_of = {i: plan.metric_keys(i) for i in idx.tolist()}
-    out: list[tuple] = []
-    reports_all = np.maximum(1, np.round(plan.planned_reports[idx] * plan.fraction[idx])).astype(np.int64)
-    step_all = plan.step[idx]
-    for key, spec in METRICS.items():
-        has = np.array([key in keys_of[i] for i in idx.tolist()], dtype=bool)
-        if not has.any():
-            continue
-        rows_i = idx[has]
-        reports = reports_all[has]
-        step = step_all[has] * spec.every
-        count = np.maximum(1, reports // spec.every)
-        last_it = (count - 1) * step
-        t_end = plan.fraction[rows_i]
-        noise = plan.curve_noise[key][rows_i]
-        jitter = plan.curve_jitter[key][rows_i]
-        start = plan.curve_start[key][rows_i]
-        if spec.shape == "schedule":
-            lr = plan.learning_rates[rows_i]
-            first = lr
-            last = lr * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * t_end)))
-            low, low_it, high, high_it = last, last_it, first, np.zeros_like(last_it)
-            mean = (first + last) / 2
-        elif spec.shape == "count":
-            target = plan.count_target[rows_i]
-            first = target * 0.0
-            last = target * t_end
-            low, low_it, high, high_it = first, np.zeros_like(last_it), last, last_it
-            mean = last / 2
-        elif spec.shape == "flat":
-            sigma = spec.noise * start
-            first = start + sigma * noise[:, 0]
-            last = start + sigma * noise[:, 1]
-            low = start - sigma * (2.0 + jitter[:, 0])
-            high = start + sigma * (2.0 + jitter[:, 1])
-            low_it = (np.floor(jitter[:, 0] * count) * step).astype(np.int64)
-            high_it = (np.floor(jitter[:, 1] * count) * step).astype(np.int64)
-            mean = start + sigma * noise[:, 2] * 0.1
-        else:
-            final = spec.bad + (spec.good - spec.bad) * plan.quality[rows_i]
-            rate = plan.curve_rate[key][rows_i]
-            end_value = final + (start - final) * np.exp(-rate * t_end)
-            first = start + spec.noise * noise[:, 0]
-            last = end_value + spec.noise * noise[:, 1]
-            extreme_end = end_value + spec.noise * (2.0 + jitter[:, 0]) * (-1 if spec.shape == "down" else 1)
-            extreme_start = start + spec.noise * np.abs(noise[:, 2]) * (1 if spec.shape == "down" else -1)
-            near_end = (np.floor((0.7 + 0.3 * jitter[:, 1]) * (count - 1)) * step).astype(np.int64)
-            if spec.shape == "down":
-                low, low_it, high, high_it = extreme_end, near_end, extreme_start, np.zeros_like(last_it)
-            else:
-                low, low_it, high, high_it = extreme_start, np.zeros_like(last_it), extreme_end, near_end
-            span = np.maximum(rate * np.maximum(t_end, 1e-6), 1e-6)
-            mean = final + (start - final) * (1.0 - np.exp(-span)) / span
-        first, last, low, high, mean = (_clip(spec, np.asarray(a, dtype=float)) for a in (first, last, low, high, mean))
-        low = np.minimum(low, np.minimum(first, last))
-        high = np.maximum(high, np.maximum(first, last))
-        mean = np.clip(mean, low, high)
-        single = count == 1  # one point: first, last, min, max and mean are that point
-        first = np.where(single, last, first)
-        mean = np.where(single, last, mean)
-        low = np.where(single, last, low)
-        high = np.where(single, last, high)
-        low_it = np.where(single, last_it, low_it)
-        high_it = np.where(single, last_it, high_it)
-        ids = [plan.ids[i] for i in rows_i.tolist()]
-        out.extend(zip(ids, [spec.metric] * len(ids), [spec.variant] * len(ids), first.tolist(), last.tolist(),
-                       low.tolist(), high.tolist(), (mean * count).tolist(), count.tolist(), count.tolist(),
-                       last_it.tolist(), low_it.tolist(), high_it.tolist()))
-    return out
-
-
-SUMMARY_FIELDS = ("experiment", "metric", "variant", "first", "last", "min", "max", "total", "finite_count",
-                  "count", "last_iteration", "min_iteration", "max_iteration")
-
-
 def _artifact_rows(plan: _Plan, block: range, detailed: set[int]) -> list[tuple]:
     rows = []
     for i in block:
-        if i in detailed or plan.types[i] != "training" or plan.statuses[i] not in FINISHED_STATUSES:
+        if i in detailed or plan.types[i] != "training" or plan.statuses[i] not in RAN_STATUSES:
             continue
         exp_id = plan.ids[i]
         size = int(5_000_000 + (int(exp_id[:6], 16) % 400_000_000))
@@ -826,26 +756,6 @@ ARTIFACT_FIELDS = ("experiment", "name", "kind", "mode", "uri", "in_storage", "s
 
 
 # ---- Detailed experiments: real curves, console, plots, images, files ------------------------------
-
-def _write_curves(plan: _Plan, i: int, rng: np.random.Generator) -> int:
-    reports = plan.reports(i)
-    step = int(plan.step[i])
-    planned = max(int(plan.planned_reports[i]), 1)
-    duration = float(np.nan_to_num(plan.run_time[i])) or 60.0
-    started = float(plan.started[i])
-    data = {}
-    for key in plan.metric_keys(i):
-        spec = METRICS[key]
-        count = max(1, reports // spec.every)
-        positions = np.arange(count, dtype=np.int64) * spec.every
-        iterations = positions * step
-        t = positions / planned
-        values = plan.curve(key, i, t) + plan.noise_scale(key, i) * rng.standard_normal(count)
-        values = _clip(spec, values)
-        stamps = started + duration * (positions + 1) / max(reports, 1)
-        data[(spec.metric, spec.variant)] = (iterations, values, stamps)
-    return append_scalars(plan.ids[i], data, now=float(plan.last_update[i]))
-
 
 def _console_lines(plan: _Plan, i: int) -> list[tuple[str, str]]:
     status = plan.statuses[i]
@@ -879,7 +789,7 @@ def _console_lines(plan: _Plan, i: int) -> list[tuple[str, str]]:
                   ("error", "torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB")]
     elif status == st.ABORTED:
         lines.append(("warning", "Received abort request, stopping"))
-    elif status != st.RUNNING:
+    else:
         lines.append(("info", "Training finished; uploading model_best.pt"))
     return lines
 
@@ -996,16 +906,16 @@ def _stored_artifacts(plan: _Plan, i: int) -> list[tuple]:
          f"s3://acme-ml-data/{plan.param('dataset', i)}/train.tar", False, 1_200_000_000, "", "application/x-tar",
          "", json.dumps({"split": "train"}), created),
     ]
-    if plan.types[i] == "training" and plan.statuses[i] in FINISHED_STATUSES:
+    if plan.types[i] == "training" and plan.statuses[i] in RAN_STATUSES:
         rows.append((exp_id, "model_best", "model", "output",
                      f"s3://acme-ml-artifacts/{plan.project_paths[i]}/{exp_id}/model_best.pt", False, 98_000_000,
                      "", "application/x-pytorch", "", "{}", created))
     return rows
 
 
-def _write_detailed(plan: _Plan, i: int, with_images: bool) -> int:
+def _write_detailed(plan: _Plan, i: int, with_images: bool) -> None:
+    """The outputs besides scalars of an experiment in ``detailed``."""
     rng = np.random.default_rng([plan.seed, i])
-    points = _write_curves(plan, i, rng)
     exp_id = plan.ids[i]
     stamp = float(plan.last_update[i])
     singles = [(exp_id, name, value, stamp) for name, value in (
@@ -1013,17 +923,16 @@ def _write_detailed(plan: _Plan, i: int, with_images: bool) -> int:
         ("test_loss", round(float(plan.final_value("loss/val", i)) * 1.05, 4)),
         ("parameters_millions", float(11 + int(exp_id[:4], 16) % 300)),
         ("train_hours", round(float(np.nan_to_num(plan.run_time[i])) / 3600, 3)))]
-    _bulk_insert(SingleValue, ("experiment", "name", "value", "timestamp"), singles)
-    _bulk_insert(ConsoleChunk, ("experiment", "seq", "first_line", "line_count", "level", "timestamp", "text"),
+    insert_rows(SingleValue, ("experiment", "name", "value", "timestamp"), singles)
+    insert_rows(ConsoleChunk, ("experiment", "seq", "first_line", "line_count", "level", "timestamp", "text"),
                  _console_rows(plan, i))
     if plan.types[i] in ("training", "testing", "qc", "custom"):
-        _bulk_insert(Plot, ("experiment", "metric", "variant", "iteration", "kind", "data", "timestamp"),
+        insert_rows(Plot, ("experiment", "metric", "variant", "iteration", "kind", "data", "timestamp"),
                      _plot_rows(plan, i, rng))
     if with_images:
-        _bulk_insert(DebugSample, ("experiment", "metric", "variant", "iteration", "path", "content_type",
+        insert_rows(DebugSample, ("experiment", "metric", "variant", "iteration", "path", "content_type",
                                    "timestamp"), _debug_sample_rows(plan, i, rng))
-    _bulk_insert(Artifact, ARTIFACT_FIELDS, _stored_artifacts(plan, i))
-    return points
+    insert_rows(Artifact, ARTIFACT_FIELDS, _stored_artifacts(plan, i))
 
 
 # ---- Entry point -------------------------------------------------------------------------------------
@@ -1051,8 +960,9 @@ def make_demo(n_experiments: int, seed: int = 1, *, detailed: int = 200, images:
               now: float | None = None, on_progress: Callable[[int, int], None] | None = None) -> DemoStats:
     """Add ``n_experiments`` demo experiments to the open database.
 
-    ``detailed``: how many of the first experiments that ran get real curves,
-    console output, plots and artifact files; ``images``: how many of those
+    ``detailed``: how many of the first experiments that ran get every report of
+    their curves (the others get ``THINNED_POINTS`` per series), console output,
+    plots and artifact files; ``images``: how many of those
     also get debug-sample PNGs. ``now`` pins the clock (for reproducible
     files); ``on_progress(done, total)`` is called after each block.
 
@@ -1100,44 +1010,35 @@ def _write_demo(plan: _Plan, detailed_set: set[int], imaged: set[int],
 
     for start in range(0, n_experiments, BLOCK_SIZE):
         block = range(start, min(start + BLOCK_SIZE, n_experiments))
-        _bulk_insert(Experiment, EXPERIMENT_FIELDS, _experiment_rows(plan, block, detailed_set))
-        _bulk_insert(Execution, EXECUTION_FIELDS, _execution_rows(plan, block))
-        stats.hyperparameters += _bulk_insert(
+        chunks, summaries, last_iterations = [], [], {}
+        for i, grouped in _block_series(plan, block, detailed_set).items():
+            series_chunks, series_summaries, last_iterations[i] = new_series_rows(plan.ids[i], grouped)
+            chunks += series_chunks
+            summaries += series_summaries
+        insert_rows(Experiment, EXPERIMENT_FIELDS, _experiment_rows(plan, block, last_iterations))
+        insert_rows(Execution, EXECUTION_FIELDS, _execution_rows(plan, block))
+        stats.hyperparameters += insert_rows(
             HyperParam, ("experiment", "section", "name", "value", "type", "description"), _hyper_rows(plan, block))
-        _bulk_insert(ConfigObject, ("experiment", "name", "description", "content_type", "value"),
+        insert_rows(ConfigObject, ("experiment", "name", "description", "content_type", "value"),
                      _config_rows(plan, block))
-        _bulk_insert(ExperimentTag, ("experiment", "tag"),
+        insert_rows(ExperimentTag, ("experiment", "tag"),
                      [(plan.ids[i], tag_ids[t]) for i in block for t in plan.tags[i]])
-        stats.metric_summaries += _bulk_insert(MetricSummary, SUMMARY_FIELDS,
-                                               _summary_rows(plan, block, detailed_set))
-        _bulk_insert(Artifact, ARTIFACT_FIELDS, _artifact_rows(plan, block, detailed_set))
+        stats.metric_summaries += insert_dicts(MetricSummary, summaries)
+        insert_dicts(ScalarChunk, chunks)
+        stats.scalar_points += sum(chunk["count"] for chunk in chunks)
+        insert_rows(Artifact, ARTIFACT_FIELDS, _artifact_rows(plan, block, detailed_set))
         for i in block:
             if i in detailed_set:
-                stats.scalar_points += _write_detailed(plan, i, i in imaged)
-                stats.metric_summaries += len(plan.metric_keys(i))
+                _write_detailed(plan, i, i in imaged)
             if plan.statuses[i] == st.PENDING:
                 pending_by_queue.setdefault(plan.queues[i], []).append(i)
         if on_progress:
             on_progress(block.stop, n_experiments)
 
-    _bulk_insert_parents(plan)
+    # Parent links go in after every row exists (a parent may come later in the plan).
+    set_experiment_parents((plan.ids[parent], plan.ids[child]) for child, parent in sorted(plan.parents.items()))
     _enqueue_pending(plan, pending_by_queue)
     return stats
-
-
-def _bulk_insert_parents(plan: _Plan) -> None:
-    """Parent links go in after every row exists (a parent may come later in the plan)."""
-    rows = [(plan.ids[parent], plan.ids[child]) for child, parent in sorted(plan.parents.items())]
-    if not rows:
-        return
-    db = database_proxy.obj
-    cursor = db.cursor()
-    if is_sqlite(db):
-        cursor.executemany('UPDATE "experiment" SET "parent_id" = ? WHERE "id" = ?', rows)
-    else:
-        from psycopg2.extras import execute_values
-        execute_values(cursor, 'UPDATE "experiment" SET "parent_id" = v.parent FROM (VALUES %s) AS v(parent, child) '
-                               'WHERE "experiment"."id" = v.child', rows, page_size=5000)
 
 
 def _enqueue_pending(plan: _Plan, pending_by_queue: dict[int, list[int]]) -> None:
@@ -1146,7 +1047,7 @@ def _enqueue_pending(plan: _Plan, pending_by_queue: dict[int, list[int]]) -> Non
         last = QueueEntry.select(fn.MAX(QueueEntry.position)).where(QueueEntry.queue == queue_id).scalar() or 0.0
         for k, i in enumerate(sorted(indices, key=lambda j: plan.status_changed[j])):
             rows.append((queue_id, plan.ids[i], last + k + 1, float(plan.status_changed[i])))
-    _bulk_insert(QueueEntry, ("queue", "experiment", "position", "added"), rows)
+    insert_rows(QueueEntry, ("queue", "experiment", "position", "added"), rows)
 
 
 def database_is_empty() -> bool:

@@ -63,7 +63,7 @@ class Framework:
 
 
 def _ensure_database() -> None:
-    from exptable_desktop.sdk.task import _ensure_database as ensure
+    from exptable_desktop.sdk.task_shared import ensure_database as ensure
 
     ensure()
 

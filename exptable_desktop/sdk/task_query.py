@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 
 from exptable_desktop.core import states as st
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.schema import Execution, Experiment, Project
 
 ARCHIVED_TAG = "archived"
@@ -119,8 +120,8 @@ def _field_text(row: Experiment, field: str, execution: dict[str, dict[str, Any]
 
 def _executions(ids: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        for row in Execution.select().where(Execution.experiment.in_(ids[start:start + 500])).dicts():
+    for chunk in chunked(ids):
+        for row in Execution.select().where(Execution.experiment.in_(chunk)).dicts():
             out[row["experiment"]] = row
     return out
 

@@ -20,9 +20,6 @@ def cli_env(extra: dict | None = None) -> dict:
     # Works from a source checkout as well as from an installed package.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     env.pop("EXPTABLE_DEBUG", None)
-    # No process stands behind the demo's Running experiments: at the usual heartbeat
-    # interval the first `ls` would end them all (core.liveness) and change the shared demo.
-    env.setdefault("EXPTABLE_HEARTBEAT_INTERVAL", "86400")
     for key, value in (extra or {}).items():  # None removes a variable
         if value is None:
             env.pop(key, None)
@@ -31,10 +28,10 @@ def cli_env(extra: dict | None = None) -> dict:
     return env
 
 
-def run_cli(*args: str, env: dict | None = None, stdin: str | None = None,
+def run_cli(*args: str, env: dict | None = None, stdin: str | None = None, cwd: Path | None = None,
             timeout: float = 180) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "exptable_desktop", *args], capture_output=True, text=True,
-                          env=cli_env(env), input=stdin if stdin is not None else "", timeout=timeout)
+                          env=cli_env(env), input=stdin if stdin is not None else "", cwd=cwd, timeout=timeout)
 
 
 def ls_json(url: str, *extra: str) -> list[dict]:

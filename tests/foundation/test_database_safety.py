@@ -451,7 +451,8 @@ def test_no_message_in_the_package_formats_a_raw_database_url():
 
 def test_the_modules_that_open_databases_are_checked_for_bare_urls():
     """The check reads a bare ``url`` as a database URL in these; were one missed, its messages would go unchecked."""
-    for path in ("store/db.py", "cli.py", "cli_links.py", "cli_run.py", "sdk/task.py", "store/files.py"):
+    for path in ("store/db.py", "cli.py", "cli_links.py", "cli_run.py", "sdk/task_lifecycle.py",
+                 "sdk/task_shared.py", "store/files.py"):
         source = (REPO / "exptable_desktop" / path).read_text(encoding="utf-8")
         assert _handles_database_urls(ast.parse(source), f"exptable_desktop/{path}"), path
 

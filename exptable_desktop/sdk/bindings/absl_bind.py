@@ -48,10 +48,10 @@ def _script_module(name: str) -> bool:
     if not filename:
         return False
     try:
-        from exptable_desktop.sdk.task import _script_owned
+        from exptable_desktop.sdk.task_argparse import script_owned
     except ImportError:
         return False
-    return _script_owned(filename)
+    return script_owned(filename)
 
 
 def record_flags(task, flag_values) -> None:
