@@ -4,14 +4,21 @@ Nothing here imports Qt: ``exptable gui`` loads the UI only when it runs, so
 ``ls``, ``show``, ``demo`` and the actions work on a machine without a display
 (or without its graphics libraries).
 
-Exit codes: 0 done; 1 an error, or an action skipped some experiments;
-2 a malformed command line; 130 interrupted.
+Exit codes: 0 done; 2 the command line is wrong whatever the database holds (argparse's own
+errors, and values a command rejects before it opens the database: ``--limit 0``, an unknown
+``--status``, a malformed link, ``tag`` with neither ``--add`` nor ``--remove``), one line
+"exptable <command>: error: ..." on stderr; 1 the work failed: the database (unreachable, newer,
+read-only), something it should hold is not there (an id, a project, a file, a repository's branch)
+or an action skipped some experiments, one line "exptable: error: ..." (skips: one line per
+reason); 130 interrupted.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
 import time
 from typing import Any, Sequence
@@ -27,9 +34,102 @@ class CliError(Exception):
     """Bad input a person can fix; shown as one line."""
 
 
+class UsageError(CliError):
+    """A command line that is wrong whatever the database holds: exit 2, worded like argparse's errors."""
+
+
+def _usage_error_line(prog: str, message: str) -> str:
+    return f"{prog}: error: {message} (see {prog} --help)"
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, not the usage block
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+    """Errors in one line, not the usage block. Each parser leaves its name on the namespace (the
+    innermost sub-command's wins), so a UsageError a command raises after parsing names the
+    command as argparse's own errors do."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_defaults(command_prog=self.prog)
+
+    def error(self, message: str):
+        self.exit(2, _usage_error_line(self.prog, message) + "\n")
+
+
+# ---- Argument types: values argparse rejects with exit 2 ----------------------------------------
+
+def whole_number(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+    return parse
+
+
+def seconds(*, zero_allowed: bool):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
+            raise argparse.ArgumentTypeError(
+                f"must be {'zero or more' if zero_allowed else 'more than zero'} seconds, not {text}")
+        return value
+    return parse
+
+
+def non_blank(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("cannot be empty")
+    return text
+
+
+def project_path(text: str) -> str:
+    if not any(part.strip() for part in text.split("/")):
+        raise argparse.ArgumentTypeError(f"{text!r} names no project; give a path like Vision/Detection")
+    return text
+
+
+def experiment_name(text: str) -> str:
+    if len(text.strip()) < 2:  # the rule of core.actions.rename, checked before the database opens
+        raise argparse.ArgumentTypeError("a name needs at least 2 characters")
+    return text
+
+
+def status_name(text: str) -> str:
+    from exptable_desktop.core import states as st
+
+    if not any(text.lower() in (s, label.lower()) for s, label in st.STATUS_LABELS.items()):
+        raise argparse.ArgumentTypeError(
+            f"unknown status {text!r}; expected one of "
+            + ", ".join(st.STATUS_LABELS[s] for s in st.FILTER_STATUSES))
+    return text
+
+
+_LIBPQ_KEYWORD = re.compile(r"(?:^|\s)(?:host|hostaddr|port|dbname|user|password|sslmode)\s*=")
+
+
+def database_url(text: str) -> str:
+    """``--db``: a URL, or a path to an SQLite file as people type it (``./runs.db``, ``~/exp.db``).
+    A relative path is made absolute now, in the folder it was typed in: the URL goes on to agents'
+    children, the window's title and the desktop launcher, which run elsewhere."""
+    from exptable_desktop.store.db import url_for_display
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give a database URL or an SQLite file path")
+    if "://" not in text:
+        if _LIBPQ_KEYWORD.search(text):  # not a file name: it would be created, password and all
+            raise argparse.ArgumentTypeError("a libpq connection string is not supported; "
+                                             "give postgresql://user:pass@host:port/db")
+        return "sqlite:///" + os.path.abspath(os.path.expanduser(text))
+    if not text.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise argparse.ArgumentTypeError(f"unsupported database URL {url_for_display(text)}; use an SQLite "
+                                         "file path, sqlite:///path or postgresql://user:pass@host:port/db")
+    return text
 
 
 # ---- Helpers -----------------------------------------------------------------------------
@@ -82,7 +182,7 @@ def _read_ids(raw: Sequence[str]) -> list[str]:
         else:
             ids.extend(part for part in item.replace(",", " ").split() if part)
     if not ids:
-        raise CliError("no experiment ids given")
+        raise UsageError("no experiment ids given")
     return ids
 
 
@@ -165,10 +265,6 @@ def cmd_gui(args) -> int:
 def cmd_demo(args) -> int:
     from exptable_desktop.io.demo import make_demo
 
-    if args.experiments < 1:
-        raise CliError("--experiments must be at least 1")
-    if args.detailed < 0:
-        raise CliError("--detailed cannot be negative")
     url = _open(args, create=True)
     show_progress = sys.stderr.isatty() and args.experiments >= 20_000
 
@@ -188,8 +284,6 @@ def cmd_ls(args) -> int:
     from exptable_desktop.core.liveness import mark_stale_runs
     from exptable_desktop.core.queries import list_experiments
 
-    if args.limit is not None and args.limit < 1:
-        raise CliError("--limit must be at least 1")
     _open(args, create=False)
     mark_stale_runs()
     rows = list_experiments(project=args.project, status=args.status, archived=args.archived, limit=args.limit)
@@ -333,8 +427,9 @@ def _action(name: str):
     def run(args) -> int:
         from exptable_desktop.core import actions, queues
 
+        ids = _read_ids(args.ids)
         _open(args, create=False)
-        ids = _resolve_ids(_read_ids(args.ids))
+        ids = _resolve_ids(ids)
         if name in ("enqueue", "retry"):
             result = getattr(actions, name)(ids, args.queue)
             if result.succeeded and not queues.live_workers_for_queue(args.queue):
@@ -357,17 +452,19 @@ def cmd_clone(args) -> int:
 def cmd_move(args) -> int:
     from exptable_desktop.core import actions
 
+    ids = _read_ids(args.ids)
     _open(args, create=False)
-    return _report(actions.move(_resolve_ids(_read_ids(args.ids)), args.project))
+    return _report(actions.move(_resolve_ids(ids), args.project))
 
 
 def cmd_tag(args) -> int:
     from exptable_desktop.core import actions
 
     if not args.add and not args.remove:
-        raise CliError("give --add TAG and/or --remove TAG")
+        raise UsageError("give --add TAG and/or --remove TAG")
+    ids = _read_ids(args.ids)
     _open(args, create=False)
-    ids = _resolve_ids(_read_ids(args.ids))
+    ids = _resolve_ids(ids)
     status = 0
     if args.add:
         status |= _report(actions.add_tags(ids, args.add))
@@ -400,32 +497,34 @@ ACTION_HELP = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    db_help = "database URL: sqlite:///path or postgresql://user:pass@host:port/db (default: $EXPTABLE_DB, " \
-              "else exptable.db in the user data folder)"
+    db_help = "the database: an SQLite file (./runs.db, ~/experiments.db), sqlite:///path or " \
+              "postgresql://user:pass@host:port/db (default: $EXPTABLE_DB, else exptable.db in the user data folder)"
     parser = _Parser(prog=PROG, description="ExpTable Desktop: a local-first experiment manager.")
-    parser.add_argument("--db", metavar="URL", help=db_help)
+    parser.add_argument("--db", metavar="URL|FILE", type=database_url, help=db_help)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.set_defaults(func=cmd_gui)
     # --db is also accepted after the command; SUPPRESS keeps the global value when it is not.
     common = _Parser(add_help=False)
-    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS, help=db_help)
+    common.add_argument("--db", metavar="URL|FILE", type=database_url, default=argparse.SUPPRESS, help=db_help)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("gui", parents=[common], help="open the main window (the default)")
     p.set_defaults(func=cmd_gui)
 
     p = sub.add_parser("demo", parents=[common], help="fill a database with realistic demo experiments")
-    p.add_argument("--experiments", type=int, default=1000, metavar="N", help="how many (default 1000)")
+    p.add_argument("--experiments", type=whole_number(1), default=1000, metavar="N", help="how many (default 1000)")
     p.add_argument("--seed", type=int, default=1, metavar="S", help="random seed; the same seed gives the same data")
-    p.add_argument("--detailed", type=int, default=200, metavar="N",
+    p.add_argument("--detailed", type=whole_number(0), default=200, metavar="N",
                    help="how many get full curves, console, plots and files (default 200)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("ls", parents=[common], help="list experiments, newest update first")
-    p.add_argument("--project", metavar="NAME", help="project path like Vision/Detection (sub-projects included)")
-    p.add_argument("--status", metavar="S", help="Draft, Pending, Running, Completed, Aborted, Failed or Published")
+    p.add_argument("--project", metavar="NAME", type=project_path,
+                   help="project path like Vision/Detection (sub-projects included)")
+    p.add_argument("--status", metavar="S", type=status_name,
+                   help="Draft, Pending, Running, Completed, Aborted, Failed or Published")
     p.add_argument("--archived", action="store_true", help="list the archive instead")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N experiments")
+    p.add_argument("--limit", type=whole_number(1), metavar="N", help="at most N experiments")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_ls)
 
@@ -438,30 +537,30 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(command, parents=[common], help=help_text)
         p.add_argument("ids", nargs="+", metavar="ID", help="experiment ids; - reads them from stdin")
         if command in ("enqueue", "retry"):
-            p.add_argument("--queue", default=DEFAULT_QUEUE, help=f"queue name (default {DEFAULT_QUEUE!r})")
+            p.add_argument("--queue", default=DEFAULT_QUEUE, type=non_blank, help=f"queue name (default {DEFAULT_QUEUE!r})")
         p.set_defaults(func=_action(command.replace("-", "_")))
 
     p = sub.add_parser("clone", parents=[common], help="copy an experiment's configuration into a new Draft")
-    p.add_argument("id")
-    p.add_argument("--name", help='name of the clone (default "Clone Of <name>")')
-    p.add_argument("--project", help="project path for the clone (created if missing)")
+    p.add_argument("id", help="the experiment to clone (id or a unique prefix of 6+ characters)")
+    p.add_argument("--name", type=experiment_name, help='name of the clone (default "Clone Of <name>")')
+    p.add_argument("--project", type=project_path, help="project path for the clone (created if missing)")
     p.add_argument("--parent", action="store_true", help="set a parent on the clone: the original's parent, or the original itself if it has none")
     p.set_defaults(func=cmd_clone)
 
     p = sub.add_parser("move", parents=[common], help="move experiments to another project")
-    p.add_argument("ids", nargs="+", metavar="ID")
-    p.add_argument("--project", required=True, help="project path (created if missing)")
+    p.add_argument("ids", nargs="+", metavar="ID", help="experiment ids; - reads them from stdin")
+    p.add_argument("--project", required=True, type=project_path, help="project path (created if missing)")
     p.set_defaults(func=cmd_move)
 
     p = sub.add_parser("tag", parents=[common], help="add or remove tags")
-    p.add_argument("ids", nargs="+", metavar="ID")
-    p.add_argument("--add", nargs="+", metavar="TAG", default=[])
-    p.add_argument("--remove", nargs="+", metavar="TAG", default=[])
+    p.add_argument("ids", nargs="+", metavar="ID", help="experiment ids; - reads them from stdin")
+    p.add_argument("--add", nargs="+", metavar="TAG", default=[], type=non_blank, help="tags to add")
+    p.add_argument("--remove", nargs="+", metavar="TAG", default=[], type=non_blank, help="tags to remove")
     p.set_defaults(func=cmd_tag)
 
     p = sub.add_parser("rename", parents=[common], help="rename an experiment")
-    p.add_argument("id")
-    p.add_argument("name")
+    p.add_argument("id", help="experiment id (or a unique prefix of 6+ characters)")
+    p.add_argument("name", type=experiment_name, help="the new name (2 characters or more)")
     p.set_defaults(func=cmd_rename)
 
     from exptable_desktop.cli_run import add_run_commands  # create, agent, queues, workers
@@ -500,6 +599,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except UsageError as exc:
+        print(_usage_error_line(args.command_prog, _one_line(exc)), file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -1,6 +1,7 @@
 """``exptable compare IDS --html out.html``: the compare page's report, without the window.
 
-Registered by ``cli.build_parser``; errors a person can fix are ``cli.CliError`` (one line on stderr).
+Registered by ``cli.build_parser``; a wrong command line is ``cli.UsageError`` (exit 2), other errors
+a person can fix are ``cli.CliError`` (exit 1); each is one line on stderr.
 """
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ def cmd_compare(args) -> int:
     from exptable_desktop.store.bulk import experiment_names
 
     if not args.html and not args.csv:
-        raise cli.CliError("say what to write: --html FILE and/or --csv FILE")
-    ids = cli._read_ids(args.ids)
+        raise cli.UsageError("say what to write: --html FILE and/or --csv FILE")
+    ids = list(dict.fromkeys(cli._read_ids(args.ids)))
+    if len(ids) > MAX_EXPERIMENTS:  # resolving prefixes below can only merge ids, never add any
+        raise cli.UsageError(f"at most {MAX_EXPERIMENTS} experiments can be compared; {len(ids)} given")
     cli._open(args, create=False)
     ids = list(dict.fromkeys(cli._resolve_ids(ids)))
-    if len(ids) > MAX_EXPERIMENTS:
-        raise cli.CliError(f"at most {MAX_EXPERIMENTS} experiments can be compared; {len(ids)} given")
     names = experiment_names(ids)
     unknown = [i for i in ids if i not in names]
     if unknown:

@@ -1,6 +1,7 @@
 """``exptable export``, ``exptable import`` and ``exptable bundle``: data in and out.
 
-Registered by ``cli.build_parser``; errors a person can fix are ``cli.CliError`` (one line on stderr).
+Registered by ``cli.build_parser``; a wrong command line is ``cli.UsageError`` (exit 2), other errors
+a person can fix are ``cli.CliError`` (exit 1); each is one line on stderr.
 Formats are described in docs/formats.md.
 """
 from __future__ import annotations
@@ -71,8 +72,8 @@ def resolve_columns(raw: list[str]) -> list[str]:
             key = part if C.is_valid_key(part) else by_title.get(part.lower())
             if key is None or key == "check":
                 known = ", ".join(c.key for c in C.BUILTIN_COLUMNS if c.key != "check")
-                raise cli.CliError(f"unknown column {part!r}; use {known}, metric:METRIC/VARIANT/last|min|max "
-                                      "or hp:SECTION/NAME")
+                raise cli.UsageError(f"unknown column {part!r}; use {known}, metric:METRIC/VARIANT/last|min|max "
+                                     "or hp:SECTION/NAME")
             keys.append(key)
     return list(dict.fromkeys(keys))
 
@@ -90,21 +91,31 @@ def _scope(project: str | None, archived: bool):
     return Scope(tuple(descendant_ids(found.id)), archived), scope_name(found.id, True), found
 
 
-def _query(text: str | None, scope):
-    """The ``--query`` text as the search box reads it: plain text matches name, id and description;
-    anything else is the query language of core.query (status:failed lr>0.01 ...)."""
-    from exptable_desktop.core.filters import SearchQuery
+def _parse_query(text: str | None):
+    """The ``--query`` text read as the search box reads it, before the database opens: its syntax
+    does not depend on what the database holds."""
+    from exptable_desktop.core import query as q
 
     if not text:
         return None
     try:
-        from exptable_desktop.core import query as q
-    except ImportError:  # a version without the query language: plain text
+        return q.parse(text)
+    except q.QueryError as exc:
+        raise cli.UsageError(f"--query: {exc}") from None
+
+
+def _query(text: str | None, parsed, scope):
+    """The search for a parsed ``--query``: plain text matches name, id and description; anything
+    else is the query language of core.query (status:failed lr>0.01 ...), whose fields are the
+    scope's columns, hyperparameters and metrics."""
+    from exptable_desktop.core import query as q
+    from exptable_desktop.core.filters import SearchQuery
+
+    if parsed is None:
+        return None
+    if parsed.is_plain_text:
         return SearchQuery(text)
     try:
-        parsed = q.parse(text)
-        if parsed.is_plain_text:
-            return SearchQuery(text)
         return q.QuerySearch(q.compile_query(parsed, q.catalogue_for(scope)))
     except q.QueryError as exc:
         raise cli.CliError(f"--query: {exc}") from None
@@ -117,15 +128,17 @@ def cmd_export_csv(args) -> int:
     from exptable_desktop.paths import current_user
     from exptable_desktop.store import bulk
 
+    chosen_keys = resolve_columns(args.columns) if args.columns else None
+    parsed_query = _parse_query(args.query)
     cli._open(args, create=False)
     scope, scope_key, project = _scope(args.project, args.archived)
     state = state_from_dict(bulk.load_saved_view(current_user(), scope_key), project is None or len(scope.project_ids) > 1)
-    if args.columns:
-        keys = resolve_columns(args.columns)
+    if chosen_keys is not None:
+        keys = chosen_keys
     else:
         hidden = set(state.hidden)
         keys = [k for k in state.order if k not in hidden and k != "check"]
-    search = _query(args.query, scope)
+    search = _query(args.query, parsed_query, scope)
     sort = [(k, d) for k, d in state.sort if k in keys or not C.spec_for(k).is_custom]
     table = table_for_export(scope, keys, sort=sort, search=search, user=current_user())
     options = CsvOptions(precise=args.precise, bom=args.bom, precise_keys=frozenset(state.precise))
@@ -141,8 +154,9 @@ def cmd_export_csv(args) -> int:
 def cmd_export_json(args) -> int:
     from exptable_desktop.io.json_export import write_json
 
+    ids = cli._read_ids(args.ids)
     cli._open(args, create=False)
-    ids = cli._resolve_ids(cli._read_ids(args.ids))
+    ids = cli._resolve_ids(ids)
     with _output(args.output) as out:
         count = write_json(out, ids)
     if args.output:
@@ -156,8 +170,6 @@ def cmd_import(args) -> int:
     from exptable_desktop.io.importers import run_import
     from exptable_desktop.io.importers.common import ImportCancelled, SourceError
 
-    if args.project is not None and not args.project.strip("/ "):
-        raise cli.CliError("--project needs a name")
     cli._open(args, create=True)
     try:
         report = run_import(args.source, args.location, project=args.project,
@@ -177,8 +189,9 @@ def cmd_import(args) -> int:
 def cmd_bundle_export(args) -> int:
     from exptable_desktop.io.bundle import BundleError, export_bundle
 
+    ids = cli._read_ids(args.ids)
     cli._open(args, create=False)
-    ids = cli._resolve_ids(cli._read_ids(args.ids))
+    ids = cli._resolve_ids(ids)
     target = Path(args.output).expanduser()
     if target.is_dir():
         raise cli.CliError(f"{target} is a folder; give a file name with -o")
@@ -220,7 +233,8 @@ def add_io_commands(sub, common) -> None:
     kinds = p.add_subparsers(title="formats", metavar="FORMAT", parser_class=cli._Parser, required=True)
     c = kinds.add_parser("csv", parents=[common], help="the table's columns as CSV (stdout without -o)")
     c.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    c.add_argument("--project", metavar="P", help="project path (sub-projects included); default: all")
+    c.add_argument("--project", metavar="P", type=cli.project_path,
+                   help="project path (sub-projects included); default: all")
     c.add_argument("--archived", action="store_true", help="the archive instead")
     c.add_argument("--query", metavar="Q", help="only experiments matching Q: text in name, id or description, or "
                    "a query as in the search box (status:failed tag:best lr>0.01 ...)")
@@ -241,7 +255,8 @@ def add_io_commands(sub, common) -> None:
     p.add_argument("location", metavar="SOURCE",
                    help="clearml: a session zip or folder (or a folder of them); mlflow: ./mlruns or a tracking "
                         "URI such as sqlite:///mlflow.db; tensorboard: a log folder")
-    p.add_argument("--project", metavar="P", help="put every run in project P (default: the source's own)")
+    p.add_argument("--project", metavar="P", type=cli.project_path,
+                   help="put every run in project P (default: the source's own)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("bundle", parents=[common], help="share experiments between machines as one .etb file")
@@ -251,5 +266,5 @@ def add_io_commands(sub, common) -> None:
     e.add_argument("-o", "--output", required=True, metavar="FILE", help="the bundle to write (runs.etb)")
     e.set_defaults(func=cmd_bundle_export)
     i = actions.add_parser("import", parents=[common], help="add a bundle's experiments (ids kept)")
-    i.add_argument("bundle", metavar="FILE")
+    i.add_argument("bundle", metavar="FILE", help="the bundle to read (runs.etb)")
     i.set_defaults(func=cmd_bundle_import)

@@ -31,7 +31,7 @@ def cmd_open(args) -> int:
     try:
         parse_link(args.url)
     except LinkError as exc:
-        raise cli.CliError(str(exc)) from None
+        raise cli.UsageError(str(exc)) from None
     cli._check_display()
     url = resolve_db_url(args.db)
     try:
@@ -135,7 +135,7 @@ def cmd_install_desktop(args) -> int:
     if db:
         url = resolve_db_url(db)
         if url_for_display(url) != url:
-            raise cli.CliError("the --db URL holds a password, which a .desktop file would keep in plain text; "
+            raise cli.UsageError("the --db URL holds a password, which a .desktop file would keep in plain text; "
                                "give it through ~/.pgpass or PGPASSWORD instead")
         command += ["--db", url]
     data_home = _data_home()

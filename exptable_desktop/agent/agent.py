@@ -55,6 +55,7 @@ ENV_FORCE_TASK_INIT = "EXPTABLE_FORCE_TASK_INIT"
 
 @dataclass
 class AgentOptions:
+    """How an agent runs: its database, queues, name, GPUs, Docker use, poll interval and stop grace time."""
     db_url: str
     queues: list[str] = field(default_factory=lambda: ["default"])
     name: str | None = None
@@ -69,6 +70,7 @@ class AgentOptions:
 
 
 class Agent:
+    """A worker process: claims queued experiments one at a time and runs each in a fresh working copy."""
     def __init__(self, options: AgentOptions):
         self.options = options
         self.name = ""

@@ -37,6 +37,7 @@ class EnvSetupError(Exception):
 
 @dataclass
 class PythonEnv:
+    """The Python an experiment runs with: the interpreter, its virtual environment, and what preparing it did."""
     python: str  # the interpreter to run the entry point with
     venv: Path | None = None
     installed: bool = False  # packages were installed for this run (False: cached, or none needed)

@@ -22,6 +22,7 @@ DEFAULT_GRACE_S = 3.0
 
 @dataclass
 class StopRequest:
+    """Why a running experiment's process is being stopped, and whether anything more may be recorded on it."""
     reason: str
     gone: bool = False  # the experiment was deleted, reset or re-queued: nothing more to record on it
     by_agent: bool = False  # the agent is shutting down (not an Abort of the experiment)
@@ -37,6 +38,7 @@ class SetupStopped(Exception):
 
 @dataclass
 class Outcome:
+    """How an experiment's process ended: its exit code, the stop that ended it, or why it could not start."""
     returncode: int | None
     stop: StopRequest | None = None
     start_error: str | None = None

@@ -22,6 +22,7 @@ class CodeError(Exception):
 
 @dataclass
 class WorkingCopy:
+    """The folder an experiment runs in: the checked-out repository (or copied folder), where to run and what."""
     root: Path  # the repository (or folder) root
     cwd: Path  # where the entry point runs: root / working_dir
     entry: list[str]  # ["train.py"] or ["-m", "pkg.train"]

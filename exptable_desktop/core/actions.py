@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
+
+from peewee import fn
 
 from exptable_desktop.core import liveness
 from exptable_desktop.core import states as st
@@ -17,6 +19,7 @@ from exptable_desktop.core.projects import get_or_create_project
 from exptable_desktop.paths import current_user
 from exptable_desktop.store import files as store_files
 from exptable_desktop.store import schema
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.db import read_only_reason, run_write
 from exptable_desktop.store.schema import (
     EXPERIMENT_OUTPUT_MODELS,
@@ -62,6 +65,7 @@ class ActionError(Exception):
 
 @dataclass
 class ActionResult:
+    """What one action did to many experiments: the ids it changed, and why it left each other one alone."""
     action: str
     succeeded: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -136,16 +140,6 @@ def _unique(ids: Iterable[str]) -> list[str]:
     return list(seen)
 
 
-# SQLite refuses statements with more than 32766 parameters; selections of
-# "all matching filter" can be larger, so every IN (...) goes in chunks.
-CHUNK = 500
-
-
-def _chunks(items: Sequence, size: int = CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 # What the actions read of each experiment: light rows, not full model objects,
 # so that a selection of tens of thousands loads in a fraction of a second.
 _ROW_COLUMNS = (Experiment.id, Experiment.name, Experiment.type, Experiment.status, Experiment.archived,
@@ -155,14 +149,14 @@ _ROW_COLUMNS = (Experiment.id, Experiment.name, Experiment.type, Experiment.stat
 
 def _load(ids: Sequence[str]) -> dict:
     found = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         for exp in Experiment.select(*_ROW_COLUMNS).where(Experiment.id.in_(chunk)).namedtuples():
             found[exp.id] = exp
     return found
 
 
-def _partition(action: str, ids: Iterable[str], result: ActionResult) -> list:
-    ids = _unique(ids)
+def _partition(action: str, ids: list[str], result: ActionResult) -> list:
+    """The rows of ``ids`` that ``action`` applies to; every other id goes to ``result.skipped`` with its reason."""
     found = _load(ids)
     eligible = []
     for exp_id in ids:
@@ -178,9 +172,39 @@ def _partition(action: str, ids: Iterable[str], result: ActionResult) -> list:
     return eligible
 
 
+# The action's own writes: ``apply(result, eligible, now)`` with ``result.succeeded`` already
+# listing the eligible ids. It may return paths of files to remove once the writes are committed.
+Apply = Callable[[ActionResult, list, float], "Iterable[str] | None"]
+
+
+def _run_action(action: str, ids: Iterable[str], apply: Apply) -> ActionResult:
+    """What every batch action shares: ids once each, the eligible ones sorted from the
+    skipped (with reasons), ``apply`` on the eligible ones in one write transaction, and
+    their files removed only after it commits.
+
+    Nothing is applied when no experiment is eligible, so an action never creates a
+    queue, project or tag for nothing. ``run_write`` runs the transaction again after a
+    lock conflict, so each attempt starts from a fresh result.
+    """
+    ids = _unique(ids)
+    files: list[str] = []
+
+    def work():
+        files.clear()
+        result = ActionResult(action)
+        eligible = _partition(action, ids, result)
+        if eligible:
+            result.succeeded = [e.id for e in eligible]
+            files.extend(apply(result, eligible, time.time()) or ())
+        return result
+    result = run_write(work)
+    _remove_files(files)
+    return result
+
+
 def _update(exp_ids: Sequence[str], **changes) -> None:
     """One UPDATE per chunk of ids: batch actions cost a few queries, not one per experiment."""
-    for chunk in _chunks(list(exp_ids)):
+    for chunk in chunked(exp_ids):
         Experiment.update(**changes).where(Experiment.id.in_(chunk)).execute()
 
 
@@ -189,7 +213,7 @@ def _set_status(exp_ids: Sequence[str], status: str, now: float, **extra) -> Non
 
 
 def _remove_queue_entries(exp_ids: Sequence[str]) -> None:
-    for chunk in _chunks(list(exp_ids)):
+    for chunk in chunked(exp_ids):
         QueueEntry.delete().where(QueueEntry.experiment.in_(chunk)).execute()
 
 
@@ -209,14 +233,13 @@ def get_or_create_queue(name: str, now: float | None = None) -> Queue:
 
 
 def _append_to_queue(queue: Queue, exp_ids: Sequence[str], now: float) -> None:
-    from peewee import fn
     # An experiment sits in one queue once: an entry left behind (by an older
     # version, or a run that never said it started) must not block the new one.
     _remove_queue_entries(exp_ids)
     last = QueueEntry.select(fn.MAX(QueueEntry.position)).where(QueueEntry.queue == queue).scalar() or 0.0
     rows = [{"queue": queue.id, "experiment": exp_id, "position": last + i + 1, "added": now}
             for i, exp_id in enumerate(exp_ids)]
-    for chunk in _chunks(rows):
+    for chunk in chunked(rows):
         QueueEntry.insert_many(chunk).execute()
     Queue.update(last_update=now).where(Queue.id == queue.id).execute()
 
@@ -227,7 +250,7 @@ def _owned_files(exp_ids: Sequence[str], outputs_only: bool) -> list[str]:
     Only those in each experiment's own folder: a sample recorded by URL may name any path.
     """
     paths: list[str] = []
-    for chunk in _chunks(list(exp_ids)):
+    for chunk in chunked(exp_ids):
         folders = {exp_id: store_files.experiment_folder(exp_id) for exp_id in chunk}
         rows = list(DebugSample.select(DebugSample.experiment, DebugSample.path)
                     .where(DebugSample.experiment.in_(chunk) & (DebugSample.path != "")).tuples())
@@ -248,7 +271,7 @@ def _remove_files(paths: Iterable[str]) -> None:
 
 def _clear_outputs(exp_ids: Sequence[str]) -> None:
     """Remove every row an experiment produced; input artifacts and configuration stay."""
-    for chunk in _chunks(list(exp_ids)):
+    for chunk in chunked(exp_ids):
         for model in EXPERIMENT_OUTPUT_MODELS:
             model.delete().where(model.experiment.in_(chunk)).execute()
         Artifact.delete().where((Artifact.experiment.in_(chunk)) & (Artifact.mode == "output")).execute()
@@ -257,23 +280,13 @@ def _clear_outputs(exp_ids: Sequence[str]) -> None:
 # ---- Queue actions -----------------------------------------------------------------
 
 def enqueue(ids: Iterable[str], queue_name: str, *, retry: bool = False) -> ActionResult:
-    action = "retry" if retry else "enqueue"
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult(action)
-        eligible = _partition(action, ids, result)
-        if not eligible:
-            return result
-        now = time.time()
+    def apply(result, eligible, now):
         queue = get_or_create_queue(queue_name, now)
         # The right-hand side reads the row's old status: one UPDATE remembers each one's own.
-        _set_status([e.id for e in eligible], st.PENDING, now, enqueue_status=Experiment.status, queue=queue.id,
+        _set_status(result.succeeded, st.PENDING, now, enqueue_status=Experiment.status, queue=queue.id,
                     development=False, status_message="", status_reason="")
-        _append_to_queue(queue, [e.id for e in eligible], now)
-        result.succeeded = [e.id for e in eligible]
-        return result
-    return run_write(work)
+        _append_to_queue(queue, result.succeeded, now)
+    return _run_action("retry" if retry else "enqueue", ids, apply)
 
 
 def retry(ids: Iterable[str], queue_name: str) -> ActionResult:
@@ -291,15 +304,7 @@ def _dequeue_rows(exps: Sequence[Experiment], now: float) -> None:
 
 
 def dequeue(ids: Iterable[str]) -> ActionResult:
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("dequeue")
-        eligible = _partition("dequeue", ids, result)
-        _dequeue_rows(eligible, time.time())
-        result.succeeded = [e.id for e in eligible]
-        return result
-    return run_write(work)
+    return _run_action("dequeue", ids, lambda result, eligible, now: _dequeue_rows(eligible, now))
 
 
 def _abort_rows(exps: Sequence[Experiment], now: float, reason: str) -> None:
@@ -318,22 +323,14 @@ def _abort_rows(exps: Sequence[Experiment], now: float, reason: str) -> None:
 
 
 def abort(ids: Iterable[str], reason: str = "Aborted by user") -> ActionResult:
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("abort")
-        eligible = _partition("abort", ids, result)
-        _abort_rows(eligible, time.time(), reason)
-        result.succeeded = [e.id for e in eligible]
-        return result
-    return run_write(work)
+    return _run_action("abort", ids, lambda result, eligible, now: _abort_rows(eligible, now, reason))
 
 
 def children_to_abort(ids: Iterable[str]) -> list[Experiment]:
     """The Pending and Running children of the controller/optimizer experiments in ``ids``."""
     parents = [exp.id for exp in _load(_unique(ids)).values() if exp.type in st.PARENT_TYPES]
     children: list[Experiment] = []
-    for chunk in _chunks(parents):
+    for chunk in chunked(parents):
         children.extend(Experiment.select().where(
             (Experiment.parent.in_(chunk)) & (Experiment.status.in_([st.PENDING, st.RUNNING]))))
     return children
@@ -341,62 +338,34 @@ def children_to_abort(ids: Iterable[str]) -> list[Experiment]:
 
 def abort_children(ids: Iterable[str]) -> ActionResult:
     """Abort the Pending/Running children; ``succeeded`` lists the children aborted."""
-    ids = _unique(ids)
-
-    def work():
-        parent_result = ActionResult("abort_children")
-        eligible = _partition("abort_children", ids, parent_result)
-        children = children_to_abort([e.id for e in eligible])
-        _abort_rows(children, time.time(), "Parent's children aborted by user")
-        result = ActionResult("abort_children", succeeded=[c.id for c in children],
-                              skipped=parent_result.skipped)
-        return result
-    return run_write(work)
+    def apply(result, eligible, now):
+        children = children_to_abort(result.succeeded)
+        _abort_rows(children, now, "Parent's children aborted by user")
+        result.succeeded = [c.id for c in children]
+    return _run_action("abort_children", ids, apply)
 
 
 # ---- Life-cycle actions ---------------------------------------------------------------
 
 def reset(ids: Iterable[str], *, delete_files: bool = True) -> ActionResult:
-    files: list[str] = []
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("reset")
-        eligible = _partition("reset", ids, result)
-        now = time.time()
-        exp_ids = [e.id for e in eligible]
-        files[:] = _owned_files(exp_ids, outputs_only=True) if delete_files else []
+    def apply(result, eligible, now):
+        exp_ids = result.succeeded
+        files = _owned_files(exp_ids, outputs_only=True) if delete_files else []
         _remove_queue_entries(exp_ids)
         _clear_outputs(exp_ids)
         _set_status(exp_ids, st.DRAFT, now, started=None, completed=None, last_iteration=None, progress=None,
                     run_time=None, queue=None, worker=None, enqueue_status=None, status_message="",
                     status_reason="", runtime="{}", heartbeat=None)
-        result.succeeded = exp_ids
-        return result
-    result = run_write(work)
-    _remove_files(files)
-    return result
+        return files
+    return _run_action("reset", ids, apply)
 
 
 def publish(ids: Iterable[str]) -> ActionResult:
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("publish")
-        eligible = _partition("publish", ids, result)
-        _set_status([e.id for e in eligible], st.PUBLISHED, time.time())
-        result.succeeded = [e.id for e in eligible]
-        return result
-    return run_write(work)
+    return _run_action("publish", ids, lambda result, eligible, now: _set_status(result.succeeded, st.PUBLISHED, now))
 
 
 def archive(ids: Iterable[str]) -> ActionResult:
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("archive")
-        eligible = _partition("archive", ids, result)
-        now = time.time()
+    def apply(result, eligible, now):
         _dequeue_rows([e for e in eligible if e.status == st.PENDING], now)
         running = [e for e in eligible if e.status == st.RUNNING]
         alive = liveness.alive_runs(running, now)
@@ -404,38 +373,21 @@ def archive(ids: Iterable[str]) -> ActionResult:
         for is_alive in (True, False):
             _set_status([e.id for e in running if (e.id in alive) == is_alive], st.ABORTED, now, completed=now,
                         status_reason="Archived", status_message=liveness.STOPPING_MESSAGE if is_alive else "aborted")
-        exp_ids = [e.id for e in eligible]
-        _update(exp_ids, archived=True, last_update=now)
-        result.succeeded = exp_ids
-        return result
-    return run_write(work)
+        _update(result.succeeded, archived=True, last_update=now)
+    return _run_action("archive", ids, apply)
 
 
 def restore(ids: Iterable[str]) -> ActionResult:
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("restore")
-        eligible = _partition("restore", ids, result)
-        exp_ids = [e.id for e in eligible]
-        _update(exp_ids, archived=False, last_update=time.time())
-        result.succeeded = exp_ids
-        return result
-    return run_write(work)
+    return _run_action("restore", ids,
+                       lambda result, eligible, now: _update(result.succeeded, archived=False, last_update=now))
 
 
 def delete(ids: Iterable[str], *, delete_files: bool = True) -> ActionResult:
     """Remove archived experiments and everything they own (their files too, if asked)."""
-    files: list[str] = []
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("delete")
-        eligible = _partition("delete", ids, result)
-        now = time.time()
-        exp_ids = [e.id for e in eligible]
-        files[:] = _owned_files(exp_ids, outputs_only=False) if delete_files else []
-        for chunk in _chunks(exp_ids):
+    def apply(result, eligible, now):
+        exp_ids = result.succeeded
+        files = _owned_files(exp_ids, outputs_only=False) if delete_files else []
+        for chunk in chunked(exp_ids):
             for model in EXPERIMENT_OUTPUT_MODELS + [Artifact, HyperParam, ConfigObject, ExperimentTag,
                                                        QueueEntry, Execution]:
                 model.delete().where(model.experiment.in_(chunk)).execute()
@@ -443,12 +395,11 @@ def delete(ids: Iterable[str], *, delete_files: bool = True) -> ActionResult:
             Worker.update(current_experiment=None).where(Worker.current_experiment.in_(chunk)).execute()
             Experiment.delete().where(Experiment.id.in_(chunk)).execute()
             DeletedExperiment.insert_many([{"experiment_id": i, "deleted_at": now} for i in chunk]).execute()
-        result.succeeded = exp_ids
-        return result
-    result = run_write(work)
+        return files
+    result = _run_action("delete", ids, apply)
     if delete_files:
         folders = (store_files.experiment_folder(i) for i in result.succeeded)
-        _remove_files(files + [str(f) for f in folders if f.exists()])
+        _remove_files(str(f) for f in folders if f.exists())
     return result
 
 
@@ -461,20 +412,12 @@ def clone(ids: Iterable[str], *, project: str | int | None = None, name: str | N
     ``project`` is a project id or a "/"-separated path (created if missing);
     None keeps each original's project.
     """
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("clone")
-        eligible = _partition("clone", ids, result)
-        if not eligible:  # nor create the target project
-            return result
-        now = time.time()
+    def apply(result, eligible, now):
         target = _resolve_project(project) if project is not None else None
         stamp = time.strftime('%Y-%m-%d %H:%M:%S')
         rows = []
         for exp in eligible:
             new_id = schema.new_id()
-            result.succeeded.append(exp.id)
             result.created[exp.id] = new_id
             rows.append({
                 "id": new_id, "name": name if (name and len(eligible) == 1) else f"Clone Of {exp.name}",
@@ -483,18 +426,17 @@ def clone(ids: Iterable[str], *, project: str | int | None = None, name: str | N
                 "created": now, "last_update": now, "status_changed": now,
                 "description": description if description is not None else f"Cloned from {exp.id} at {stamp}",
             })
-        for chunk in _chunks(rows):
+        for chunk in chunked(rows):
             Experiment.insert_many(chunk).execute()
         _copy_configuration(result.created)
-        return result
-    return run_write(work)
+    return _run_action("clone", ids, apply)
 
 
 def _copied_rows(model, source_to_target: dict[str, str], where=None, **overrides) -> None:
     """Copy ``model``'s rows of the source experiments to their targets, in bulk."""
     sources = list(source_to_target)
     rows = []
-    for chunk in _chunks(sources):
+    for chunk in chunked(sources):
         condition = model.experiment.in_(chunk)
         if where is not None:
             condition &= where
@@ -503,7 +445,7 @@ def _copied_rows(model, source_to_target: dict[str, str], where=None, **override
             row["experiment"] = source_to_target[row["experiment"]]
             row.update(overrides)
             rows.append(row)
-    for chunk in _chunks(rows):
+    for chunk in chunked(rows):
         model.insert_many(chunk).execute()
 
 
@@ -534,19 +476,9 @@ def _resolve_project(project: str | int) -> Project:
 
 
 def move(ids: Iterable[str], project: str | int) -> ActionResult:
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("move")
-        eligible = _partition("move", ids, result)
-        if not eligible:  # nor create the target project
-            return result
-        target = _resolve_project(project)
-        exp_ids = [e.id for e in eligible]
-        _update(exp_ids, project=target.id, last_update=time.time())
-        result.succeeded = exp_ids
-        return result
-    return run_write(work)
+    def apply(result, eligible, now):
+        _update(result.succeeded, project=_resolve_project(project).id, last_update=now)
+    return _run_action("move", ids, apply)
 
 
 def _tag_ids(names: Iterable[str], create: bool) -> dict[str, int]:
@@ -564,71 +496,43 @@ def add_tags(ids: Iterable[str], tags: Iterable[str]) -> ActionResult:
     tags = list(tags)
     if not [t for t in tags if t and t.strip()]:
         raise ActionError("no tag given")
-    ids = _unique(ids)
 
-    def work():
-        result = ActionResult("add_tags")
-        eligible = _partition("add_tags", ids, result)
-        if not eligible:  # nor create the tags
-            return result
+    def apply(result, eligible, now):
         tag_ids = _tag_ids(tags, create=True)
-        exp_ids = [e.id for e in eligible]
+        exp_ids = result.succeeded
         existing = set()
-        for chunk in _chunks(exp_ids):
+        for chunk in chunked(exp_ids):
             existing.update(ExperimentTag.select(ExperimentTag.experiment, ExperimentTag.tag)
                             .where(ExperimentTag.experiment.in_(chunk)).tuples())
         rows = [{"experiment": e, "tag": t} for e in exp_ids for t in tag_ids.values() if (e, t) not in existing]
-        for chunk in _chunks(rows):
+        for chunk in chunked(rows):
             ExperimentTag.insert_many(chunk).execute()
-        _touch(exp_ids, time.time())
-        result.succeeded = exp_ids
-        return result
-    return run_write(work)
+        _touch(exp_ids, now)
+    return _run_action("add_tags", ids, apply)
 
 
 def remove_tags(ids: Iterable[str], tags: Iterable[str]) -> ActionResult:
     tags = list(tags)
-    ids = _unique(ids)
 
-    def work():
-        result = ActionResult("remove_tags")
-        eligible = _partition("remove_tags", ids, result)
+    def apply(result, eligible, now):
         tag_ids = list(_tag_ids(tags, create=False).values())
-        exp_ids = [e.id for e in eligible]
-        for chunk in _chunks(exp_ids if tag_ids else []):
+        for chunk in chunked(result.succeeded if tag_ids else []):
             ExperimentTag.delete().where(ExperimentTag.experiment.in_(chunk) & ExperimentTag.tag.in_(tag_ids)).execute()
-        _touch(exp_ids, time.time())
-        result.succeeded = exp_ids
-        return result
-    return run_write(work)
+        _touch(result.succeeded, now)
+    return _run_action("remove_tags", ids, apply)
 
 
 def rename(ids: Iterable[str], name: str) -> ActionResult:
     name = (name or "").strip()
     if len(name) < 2:
         raise ActionError("a name needs at least 2 characters")
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("rename")
-        eligible = _partition("rename", ids, result)
-        _update([e.id for e in eligible], name=name, last_update=time.time())
-        result.succeeded = [e.id for e in eligible]
-        return result
-    return run_write(work)
+    return _run_action("rename", ids,
+                       lambda result, eligible, now: _update(result.succeeded, name=name, last_update=now))
 
 
 def set_description(ids: Iterable[str], text: str) -> ActionResult:
-    ids = _unique(ids)
-
-    def work():
-        result = ActionResult("set_description")
-        eligible = _partition("set_description", ids, result)
-        exp_ids = [e.id for e in eligible]
-        _update(exp_ids, description=text or "", last_update=time.time())
-        result.succeeded = exp_ids
-        return result
-    return run_write(work)
+    return _run_action("set_description", ids,
+                       lambda result, eligible, now: _update(result.succeeded, description=text or "", last_update=now))
 
 
 def set_tag_colors(name: str, background: str | None, foreground: str | None) -> None:

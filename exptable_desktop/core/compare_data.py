@@ -20,6 +20,7 @@ from exptable_desktop.core import states as st
 from exptable_desktop.core.details import local_path, normalize_plot
 from exptable_desktop.core.projects import descendant_ids, find_project, project_paths
 from exptable_desktop.core.queries import tags_of
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.schema import (
     DebugSample,
     Experiment,
@@ -31,7 +32,6 @@ from exptable_desktop.store.schema import (
 )
 from exptable_desktop.store.series import Series, list_series_many, read_series_many
 
-IN_BATCH = 500
 PICKER_LIMIT = 500
 
 
@@ -42,19 +42,13 @@ def _raw_rows(query) -> list[tuple]:
     return query.model._meta.database.execute_sql(sql, params).fetchall()
 
 
-def _batches(ids: Sequence[str]) -> Iterable[list[str]]:
-    ids = list(ids)
-    for start in range(0, len(ids), IN_BATCH):
-        yield ids[start:start + IN_BATCH]
-
-
 # ---- Experiments -----------------------------------------------------------------------------
 
 def experiment_rows(ids: Sequence[str]) -> list[dict[str, Any]]:
     """id, name, project, status, archived, started of the experiments that exist, in ``ids`` order."""
     found: dict[str, dict] = {}
     paths = None
-    for batch in _batches(ids):
+    for batch in chunked(ids):
         rows = list(Experiment.select(Experiment.id, Experiment.name, Experiment.project, Experiment.status,
                                       Experiment.archived, Experiment.started, Experiment.created)
                     .where(Experiment.id.in_(batch)).tuples())
@@ -106,6 +100,7 @@ def load_series(ids: Sequence[str], keys: Iterable[tuple[str, str]], *,
 
 @dataclass
 class SummaryCell:
+    """One experiment's LAST / MIN / MAX of one series in the compare page, with their iterations."""
     last: float | None
     min: float | None
     max: float | None
@@ -117,7 +112,7 @@ class SummaryCell:
 def summaries(ids: Sequence[str]) -> dict[tuple[str, str], dict[str, SummaryCell]]:
     """LAST / MIN / MAX of every metric/variant of every experiment, from the summaries (one query)."""
     out: dict[tuple[str, str], dict[str, SummaryCell]] = defaultdict(dict)
-    for batch in _batches(ids):
+    for batch in chunked(ids):
         for exp_id, metric, variant, last, low, high, last_it, low_it, high_it in _raw_rows(
                 MetricSummary.select(MetricSummary.experiment, MetricSummary.metric, MetricSummary.variant,
                                      MetricSummary.last, MetricSummary.min, MetricSummary.max,
@@ -131,7 +126,7 @@ def summaries(ids: Sequence[str]) -> dict[tuple[str, str], dict[str, SummaryCell
 def single_values(ids: Sequence[str]) -> dict[str, dict[str, float | None]]:
     """Single-value scalars: name -> experiment -> value (one query)."""
     out: dict[str, dict[str, float | None]] = defaultdict(dict)
-    for batch in _batches(ids):
+    for batch in chunked(ids):
         for exp_id, name, value in (SingleValue.select(SingleValue.experiment, SingleValue.name, SingleValue.value)
                                     .where(SingleValue.experiment.in_(batch)).tuples()):
             out[name][exp_id] = value
@@ -159,7 +154,7 @@ def values_at_best_step(ids: Sequence[str], reference: tuple[str, str], mode: st
     wanted = None if keys is None else set(keys)
     # Per (experiment, series): the chunk with the largest first iteration not after the step.
     chosen: dict[tuple[str, str, str], tuple[int, int]] = {}
-    for batch in _batches(list(best)):
+    for batch in chunked(list(best)):
         for chunk_id, exp_id, metric, variant, first in (
                 ScalarChunk.select(ScalarChunk.id, ScalarChunk.experiment, ScalarChunk.metric,
                                    ScalarChunk.variant, ScalarChunk.first_iteration)
@@ -173,10 +168,9 @@ def values_at_best_step(ids: Sequence[str], reference: tuple[str, str], mode: st
                 chosen[slot] = (first, chunk_id)
     by_id = {chunk_id: slot for slot, (_first, chunk_id) in chosen.items()}
     values: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-    chunk_ids = list(by_id)
-    for start in range(0, len(chunk_ids), IN_BATCH):
+    for batch in chunked(by_id):
         for chunk_id, its, vals in (ScalarChunk.select(ScalarChunk.id, ScalarChunk.iterations, ScalarChunk.values)
-                                    .where(ScalarChunk.id.in_(chunk_ids[start:start + IN_BATCH])).tuples()):
+                                    .where(ScalarChunk.id.in_(batch)).tuples()):
             exp_id, metric, variant = by_id[chunk_id]
             found = compare_stats.value_at(np.frombuffer(bytes(its), dtype="<i8"),
                                            np.frombuffer(bytes(vals), dtype="<f8"), best[exp_id])
@@ -190,7 +184,7 @@ def values_at_best_step(ids: Sequence[str], reference: tuple[str, str], mode: st
 def hyperparameters(ids: Sequence[str], *, with_properties: bool = False) -> dict[str, dict[str, str]]:
     """experiment -> {"section/name": value} (one query); user properties only when asked."""
     out: dict[str, dict[str, str]] = {i: {} for i in ids}
-    for batch in _batches(ids):
+    for batch in chunked(ids):
         query = (HyperParam.select(HyperParam.experiment, HyperParam.section, HyperParam.name, HyperParam.value)
                  .where(HyperParam.experiment.in_(batch)))
         if not with_properties:
@@ -212,9 +206,6 @@ def tags(ids: Sequence[str]) -> dict[str, list[str]]:
 
 
 # ---- Plots -----------------------------------------------------------------------------------
-
-OVERLAID_KINDS = ("line", "scatter", "bar", "box")
-
 
 def _box_figure(raw: str | dict) -> dict[str, Any] | None:
     """Box plots: Plotly traces of type "box", or {"kind": "box", "series": [{"name", "y"}]}."""
@@ -260,7 +251,7 @@ def figure_of(kind: str, raw: str | dict) -> dict[str, Any]:
 def latest_plots(ids: Sequence[str]) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
     """(metric, variant) -> experiment -> the newest sample's figure and iteration (two queries)."""
     newest: dict[tuple[str, str, str], int] = {}
-    for batch in _batches(ids):
+    for batch in chunked(ids):
         for exp_id, metric, variant, iteration in (
                 Plot.select(Plot.experiment, Plot.metric, Plot.variant, fn.MAX(Plot.iteration))
                 .where(Plot.experiment.in_(batch))
@@ -270,7 +261,7 @@ def latest_plots(ids: Sequence[str]) -> dict[tuple[str, str], dict[str, dict[str
     iterations = sorted(set(newest.values()))
     if not newest:
         return {}
-    for batch in _batches(ids):
+    for batch in chunked(ids):
         rows = (Plot.select(Plot.id, Plot.experiment, Plot.metric, Plot.variant, Plot.iteration, Plot.kind, Plot.data)
                 .where(Plot.experiment.in_(batch) & Plot.iteration.in_(iterations))
                 .order_by(Plot.id).tuples())
@@ -287,7 +278,7 @@ def latest_plots(ids: Sequence[str]) -> dict[tuple[str, str], dict[str, dict[str
 def debug_samples(ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """experiment -> its samples without their bytes, newest iteration first (one query)."""
     out: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-    for batch in _batches(ids):
+    for batch in chunked(ids):
         for sample_id, exp_id, metric, variant, iteration, path, content_type in (
                 DebugSample.select(DebugSample.id, DebugSample.experiment, DebugSample.metric, DebugSample.variant,
                                    DebugSample.iteration, DebugSample.path, DebugSample.content_type)
@@ -302,10 +293,9 @@ def debug_samples(ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
 def debug_sample_bytes_many(sample_ids: Sequence[int]) -> dict[int, bytes]:
     """The content of many samples: inline bytes (one query), else their local file; unreadable ones absent."""
     out: dict[int, bytes] = {}
-    ids = list(dict.fromkeys(sample_ids))
-    for start in range(0, len(ids), IN_BATCH):
+    for batch in chunked(dict.fromkeys(sample_ids)):
         for sample_id, data, path in (DebugSample.select(DebugSample.id, DebugSample.data, DebugSample.path)
-                                      .where(DebugSample.id.in_(ids[start:start + IN_BATCH])).tuples()):
+                                      .where(DebugSample.id.in_(batch)).tuples()):
             if data:
                 out[sample_id] = bytes(data)
                 continue

@@ -18,12 +18,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from exptable_desktop.core import details as det
 from exptable_desktop.core import states as st
 from exptable_desktop.core.columns import hyperparam_key
 from exptable_desktop.core.projects import project_paths
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.schema import (
     Artifact,
     ConfigObject,
@@ -36,7 +37,6 @@ from exptable_desktop.store.schema import (
     Tag,
 )
 
-IN_CHUNK = 500
 # Past this many lines a text is cut (with a closing "... N more lines"): the aligner is
 # quadratic in the worst case, and nobody reads a 50,000-line diff in a table cell.
 MAX_TEXT_LINES = 2000
@@ -91,11 +91,6 @@ class DiffRow:
 Record = dict  # FieldKey -> str | tuple[str, ...]
 
 
-def _chunks(items: Sequence, size: int = IN_CHUNK):
-    for start in range(0, len(items), size):
-        yield list(items[start:start + size])
-
-
 def text_lines(text: str | None, cap: int = MAX_TEXT_LINES) -> tuple[str, ...]:
     """A long text as lines, cut at ``cap`` lines (the last line says how many were left out)."""
     if not text:
@@ -116,13 +111,13 @@ def load_details(ids: Sequence[str]) -> dict[str, Record]:
     """The DETAILS cards of every experiment in ``ids`` (unknown ids are left out)."""
     ids = list(dict.fromkeys(ids))
     experiments = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         experiments.update({e.id: e for e in Experiment.select().where(Experiment.id.in_(chunk))})
     if not experiments:
         return {}
     found = [i for i in ids if i in experiments]
     executions, artifacts, configs, tags = {}, {i: [] for i in found}, {i: [] for i in found}, {i: [] for i in found}
-    for chunk in _chunks(found):
+    for chunk in chunked(found):
         executions.update({x.experiment_id: x for x in Execution.select().where(Execution.experiment.in_(chunk))})
         for a in Artifact.select().where(Artifact.experiment.in_(chunk)).order_by(Artifact.name):
             artifacts[a.experiment_id].append(a)
@@ -136,7 +131,7 @@ def load_details(ids: Sequence[str]) -> dict[str, Record]:
         if queue_ids else {}
     parent_ids = list({e.parent_id for e in experiments.values() if e.parent_id})
     parents = {}
-    for chunk in _chunks(parent_ids):
+    for chunk in chunked(parent_ids):
         parents.update(Experiment.select(Experiment.id, Experiment.name).where(Experiment.id.in_(chunk)).tuples())
     paths = project_paths()
     return {exp_id: _details_record(experiments[exp_id], executions.get(exp_id), artifacts[exp_id],
@@ -231,7 +226,7 @@ HyperparamTable = dict  # (section, name) -> {experiment id: value}
 def load_hyperparameters(ids: Sequence[str]) -> HyperparamTable:
     """Every hyperparameter (user properties included) of the experiments, in one query per 500 ids."""
     table: HyperparamTable = {}
-    for chunk in _chunks(list(dict.fromkeys(ids))):
+    for chunk in chunked(dict.fromkeys(ids)):
         for exp_id, section, name, value in (HyperParam.select(HyperParam.experiment, HyperParam.section,
                                                                HyperParam.name, HyperParam.value)
                                              .where(HyperParam.experiment.in_(chunk)).tuples()):
@@ -282,7 +277,7 @@ METRIC_FIELDS = ("last", "min", "max")
 def load_metric_values(ids: Sequence[str]) -> MetricTable:
     """LAST / MIN / MAX of every scalar series of the experiments, from the summaries (no points read)."""
     table: MetricTable = {}
-    for chunk in _chunks(list(dict.fromkeys(ids))):
+    for chunk in chunked(dict.fromkeys(ids)):
         for exp_id, metric, variant, last, low, high in (
                 MetricSummary.select(MetricSummary.experiment, MetricSummary.metric, MetricSummary.variant,
                                      MetricSummary.last, MetricSummary.min, MetricSummary.max)
@@ -528,7 +523,3 @@ def search_matches(rows: Sequence[DiffRow], needle: str) -> list[tuple[int, int]
             if value is not None and needle in value.lower():
                 out.append((r, c))
     return out
-
-
-def reorder(records: Sequence, order: Iterable[int]) -> list:
-    return [records[i] for i in order]

@@ -162,6 +162,7 @@ def downsample(x: np.ndarray, y: np.ndarray, max_points: int = SVG_MAX_POINTS) -
 
 @dataclass
 class Curve:
+    """One experiment's line in an exported SVG chart: its legend name, colour, dash and points."""
     name: str
     colour: str
     dash: str

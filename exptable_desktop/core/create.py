@@ -54,11 +54,6 @@ PACKAGES_MODES = ("none", "requirements", "packages", "repository")
 FORCE_TASK_INIT_ARG = "-e EXPTABLE_FORCE_TASK_INIT=1"
 _MODULE_NAME = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
-# The fields of ExecutionSpec in the order the wizard shows them; validate_spec's keys are among these.
-SPEC_FIELDS = ("name", "project", "task_type", "repository", "branch", "tag", "commit", "working_dir", "script",
-               "module", "arguments", "python", "venv", "packages_mode", "requirements", "packages",
-               "container_image", "container_args", "container_setup", "output_uri", "queue")
-
 
 class SpecError(ValueError):
     """A spec that cannot be created. ``errors`` maps field name -> message; ``str()`` is one line."""

@@ -53,6 +53,7 @@ class CustomActionError(ValueError):
 
 @dataclass
 class CustomAction:
+    """A user-defined row-menu entry: a command or web request with {placeholders} filled per experiment."""
     name: str
     kind: str = "command"
     command: list[str] = field(default_factory=list)
@@ -262,6 +263,7 @@ class RunResult:
 
 @dataclass
 class ActionReport:
+    """What running a custom action did: one result per run, and how many experiments it skipped."""
     action: str
     results: list[RunResult]
     skipped: int = 0  # experiments the action does not apply to

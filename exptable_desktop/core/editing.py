@@ -10,7 +10,8 @@ import time
 from typing import Any, Iterable, Mapping
 
 from exptable_desktop.core import states as st
-from exptable_desktop.core.actions import ActionResult, _chunks, _unique
+from exptable_desktop.core.actions import ActionResult, _unique
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.db import run_write
 from exptable_desktop.store.schema import ConfigObject, Execution, Experiment, HyperParam
 
@@ -26,7 +27,7 @@ def _editable(ids: Iterable[str], what: str, action: str) -> tuple[ActionResult,
     result = ActionResult(action)
     ids = _unique(ids)
     statuses: dict[str, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunked(ids):
         statuses.update(Experiment.select(Experiment.id, Experiment.status).where(Experiment.id.in_(chunk)).tuples())
     ok = []
     for exp_id in ids:
@@ -43,7 +44,7 @@ def _editable(ids: Iterable[str], what: str, action: str) -> tuple[ActionResult,
 
 def _finish(result: ActionResult, ok: list[str]) -> ActionResult:
     now = time.time()
-    for chunk in _chunks(ok):
+    for chunk in chunked(ok):
         Experiment.update(last_update=now).where(Experiment.id.in_(chunk)).execute()
     result.succeeded = ok
     return result
@@ -56,7 +57,7 @@ def update_execution(ids: Iterable[str], **fields: Any) -> ActionResult:
 
     def work():
         result, ok = _editable(ids, "execution", "edit_execution")
-        for chunk in _chunks(ok):
+        for chunk in chunked(ok):
             have = {e for (e,) in Execution.select(Execution.experiment).where(Execution.experiment.in_(chunk)).tuples()}
             if fields and have:
                 Execution.update(**fields).where(Execution.experiment.in_(list(have))).execute()
@@ -81,8 +82,8 @@ def _upsert_params(ok: list[str], section: str, values: Mapping[str, Any], keep_
     rows = [_param_row(e, section, n, v) for e in ok for n, v in values.items()]
     preserve = [HyperParam.value] if keep_meta else [HyperParam.value, HyperParam.type, HyperParam.description,
                                                      HyperParam.default]
-    for start in range(0, len(rows), 500):
-        (HyperParam.insert_many(rows[start:start + 500])
+    for chunk in chunked(rows):
+        (HyperParam.insert_many(chunk)
          .on_conflict(conflict_target=[HyperParam.experiment, HyperParam.section, HyperParam.name],
                       preserve=preserve).execute())
 
@@ -104,7 +105,7 @@ def delete_hyperparams(ids: Iterable[str], section: str, names: Iterable[str] | 
 
     def work():
         result, ok = _editable(ids, what, "edit_hyperparams")
-        for chunk in _chunks(ok):
+        for chunk in chunked(ok):
             condition = HyperParam.experiment.in_(chunk) & (HyperParam.section == section)
             if names is not None:
                 condition &= HyperParam.name.in_(names)
@@ -133,7 +134,7 @@ def set_configuration(ids: Iterable[str], name: str, value: str, *, description:
             preserve.append(ConfigObject.content_type)
         rows = [{"experiment": e, "name": name, "value": value, "description": description or "",
                  "content_type": content_type} for e in ok]
-        for chunk in _chunks(rows):
+        for chunk in chunked(rows):
             (ConfigObject.insert_many(chunk)
              .on_conflict(conflict_target=[ConfigObject.experiment, ConfigObject.name], preserve=preserve)
              .execute())
@@ -144,7 +145,7 @@ def set_configuration(ids: Iterable[str], name: str, value: str, *, description:
 def delete_configuration(ids: Iterable[str], name: str) -> ActionResult:
     def work():
         result, ok = _editable(ids, "configuration", "edit_configuration")
-        for chunk in _chunks(ok):
+        for chunk in chunked(ok):
             ConfigObject.delete().where(ConfigObject.experiment.in_(chunk) & (ConfigObject.name == name)).execute()
         return _finish(result, ok)
     return run_write(work)

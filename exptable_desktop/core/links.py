@@ -35,16 +35,19 @@ class LinkError(ValueError):
 
 @dataclass(frozen=True)
 class ExperimentLink:
+    """A parsed ``exptable://experiment/<id>`` link."""
     experiment_id: str
 
 
 @dataclass(frozen=True)
 class CompareLink:
+    """A parsed ``exptable://compare?ids=...`` link: the experiments to compare, in order."""
     ids: tuple[str, ...]
 
 
 @dataclass
 class ViewLink:
+    """A parsed ``exptable://view?...`` link: the whole table view it carries, and its saved view's name if any."""
     spec: ViewSpec
     name: str = ""
 

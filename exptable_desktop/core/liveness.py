@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 from peewee import Case, OperationalError, fn
 
 from exptable_desktop.core import states as st
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.db import is_read_only, run_write
 from exptable_desktop.store.schema import Experiment, QueueEntry, Worker, database_proxy
 
@@ -37,8 +38,6 @@ MIN_HEARTBEAT_INTERVAL_S = 1.0
 STALE_REASON = "Forced stop (no heartbeat)"
 # What Abort leaves on a run it asked to stop (see core.actions); the SDK sees it and ends itself.
 STOPPING_MESSAGE = "stopping"
-
-_CHUNK = 500  # ids per statement (SQLite allows 32766 parameters)
 
 
 def heartbeat_interval() -> float:
@@ -89,8 +88,7 @@ def runs_with_live_worker(exp_ids: Sequence[str], now: float | None = None) -> s
     now = time.time() if now is None else now
     cutoff = now - stale_after()
     found: set[str] = set()
-    for start in range(0, len(exp_ids), 500):
-        chunk = list(exp_ids[start:start + 500])
+    for chunk in chunked(exp_ids):
         found.update(e for (e,) in Worker.select(Worker.current_experiment).where(
             Worker.current_experiment.in_(chunk) & (Worker.last_seen >= cutoff) & (Worker.status != "stopped"))
             .tuples())
@@ -137,8 +135,7 @@ def processes_gone(exp_ids: Sequence[str]) -> set[str]:
     """
     host = this_host()
     gone: set[str] = set()
-    for start in range(0, len(exp_ids), 500):
-        chunk = list(exp_ids[start:start + 500])
+    for chunk in chunked(exp_ids):
         for exp_id, runtime in Experiment.select(Experiment.id, Experiment.runtime).where(
                 Experiment.id.in_(chunk)).tuples():
             try:
@@ -211,8 +208,7 @@ def mark_stale_runs(now: float | None = None) -> list[str]:
         # Never before it started (the clocks of different machines disagree).
         last_sign = Case(None, [(Experiment.started > last_sign_of_life(), Experiment.started)],
                          last_sign_of_life())
-        for start in range(0, len(candidates), _CHUNK):
-            chunk = candidates[start:start + _CHUNK]
+        for chunk in chunked(candidates):
             (Experiment.update(status=st.ABORTED, status_changed=now, last_update=now, completed=last_sign,
                                run_time=last_sign - Experiment.started,
                                # A run Abort had asked to stop ends for that request's reason.

@@ -14,6 +14,7 @@ from exptable_desktop.store.schema import Experiment, ExperimentTag, Queue, Queu
 
 @dataclass(frozen=True)
 class TagInfo:
+    """A tag and its colours (None: the default colours from its name)."""
     name: str
     background: str | None
     foreground: str | None
@@ -46,6 +47,7 @@ def project_path_list() -> list[str]:
 
 @dataclass
 class QueueEntryInfo:
+    """One experiment waiting in a queue, at its 1-based place in the order workers take them."""
     position: int
     experiment_id: str
     name: str
@@ -55,6 +57,7 @@ class QueueEntryInfo:
 
 @dataclass
 class QueueSnapshot:
+    """The queue an experiment waits in: its entries in order and the workers listening to it."""
     name: str
     entries: list[QueueEntryInfo] = field(default_factory=list)
     workers: list[str] = field(default_factory=list)
@@ -79,6 +82,7 @@ def queue_of(experiment_id: str) -> QueueSnapshot | None:
 
 @dataclass
 class WorkerSnapshot:
+    """The worker running an experiment: its state, what it runs, its queues and its machine's resources."""
     name: str
     host: str
     status: str

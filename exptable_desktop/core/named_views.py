@@ -70,6 +70,7 @@ class ViewSpec:
 
 @dataclass
 class NamedView:
+    """A table view saved under a name by its owner, shared with everyone on the database or not."""
     owner: str
     name: str
     spec: ViewSpec

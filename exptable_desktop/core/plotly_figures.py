@@ -58,10 +58,6 @@ def numbers(seq) -> list[float]:
     return out
 
 
-def _numeric(values: list) -> bool:
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values if v is not None)
-
-
 def _title(value: Any) -> str:
     if isinstance(value, dict):
         return str(value.get("text", ""))

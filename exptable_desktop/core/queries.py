@@ -6,6 +6,7 @@ from typing import Any
 
 from exptable_desktop.core import states as st
 from exptable_desktop.core.projects import find_project, descendant_ids, project_paths
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.schema import (
     Artifact,
     ConfigObject,
@@ -21,13 +22,12 @@ from exptable_desktop.store.schema import (
 
 
 class NotFound(LookupError):
-    pass
+    """A project, status or experiment named in a query that does not exist; the message is one line for a person."""
 
 
 def tags_of(experiment_ids: list[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {i: [] for i in experiment_ids}
-    for start in range(0, len(experiment_ids), 500):
-        chunk = experiment_ids[start:start + 500]
+    for chunk in chunked(experiment_ids):
         for exp_id, name in (ExperimentTag.select(ExperimentTag.experiment, Tag.name).join(Tag)
                              .where(ExperimentTag.experiment.in_(chunk)).order_by(Tag.name).tuples()):
             out[exp_id].append(name)

@@ -60,6 +60,7 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Value:
+    """One value of a search term as written: plain, quoted or a /regex/."""
     text: str
     regex: bool = False  # written /like this/
     quoted: bool = False
@@ -75,6 +76,7 @@ class Text:
 
 @dataclass(frozen=True)
 class Term:
+    """``field:value`` (or ``field>value`` ...) in the search box, with its position for highlights and errors."""
     name: str  # the field as written (without quotes)
     op: str
     values: tuple[Value, ...]
@@ -85,17 +87,20 @@ class Term:
 
 @dataclass(frozen=True)
 class Not:
+    """A negated part of a search query (``-term`` or ``NOT ...``)."""
     child: "Node"
     position: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class And:
+    """Parts of a search query that must all match."""
     children: tuple["Node", ...]
 
 
 @dataclass(frozen=True)
 class Or:
+    """Parts of a search query of which one must match."""
     children: tuple["Node", ...]
 
 
@@ -104,6 +109,7 @@ Node = Text | Term | Not | And | Or
 
 @dataclass(frozen=True)
 class Query:
+    """A parsed search-box query: the tree of terms, and the text it came from."""
     root: Node
     text: str = field(default="", compare=False)
 
@@ -509,6 +515,7 @@ def catalogue_of_table(table: "ExperimentTable") -> Catalogue:
 
 @dataclass(frozen=True)
 class Field:
+    """What a search field name stands for: its kind and the table columns it searches (several: any of them)."""
     kind: str
     columns: tuple[str, ...]  # table column (built-ins) or custom column keys (several: OR)
 

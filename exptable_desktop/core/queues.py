@@ -24,8 +24,9 @@ from peewee import JOIN, Case, fn
 
 from exptable_desktop.core import liveness
 from exptable_desktop.core import states as st
-from exptable_desktop.core.actions import ActionError, ActionResult, _chunks, _unique, dequeue, get_or_create_queue
+from exptable_desktop.core.actions import ActionError, ActionResult, _unique, dequeue, get_or_create_queue
 from exptable_desktop.store import db as store_db
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.db import is_sqlite, run_write
 from exptable_desktop.store.schema import (
     Experiment,
@@ -55,6 +56,7 @@ def agent_heartbeat_interval() -> float:
 
 @dataclass
 class QueueInfo:
+    """A queue as the Workers & Queues window lists it: how many wait, who listens, and what runs next."""
     id: int
     name: str
     pending: int
@@ -68,6 +70,7 @@ class QueueInfo:
 
 @dataclass
 class QueueEntryRow:
+    """One entry of a queue as the Workers & Queues window lists it, in the order agents take them."""
     index: int  # 1-based place in the queue: the order agents take entries
     experiment_id: str
     name: str
@@ -147,7 +150,7 @@ def _renumber(queue_id: int, order: Sequence[str], now: float) -> None:
 def _entries_by_queue(ids: Sequence[str], result: ActionResult) -> dict[int, list[str]]:
     """The given experiments' queues; the ones not waiting in a queue are skipped with the reason."""
     found: dict[str, int] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunked(ids):
         found.update(QueueEntry.select(QueueEntry.experiment, QueueEntry.queue)
                      .where(QueueEntry.experiment.in_(chunk)).tuples())
     missing = [i for i in ids if i not in found]
@@ -163,7 +166,7 @@ def _not_queued_reasons(ids: Sequence[str]) -> dict[str, str]:
     """Why experiments without a queue entry cannot be moved or dequeued."""
     reasons: dict[str, str] = {}
     rows: dict[str, tuple[str, str | None]] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in chunked(ids):
         rows.update({i: (s, w) for i, s, w in Experiment.select(Experiment.id, Experiment.status, Experiment.worker)
                      .where(Experiment.id.in_(chunk)).tuples()})
     for exp_id in ids:
@@ -246,7 +249,7 @@ def move_to_queue(ids: Iterable[str], queue_name: str) -> ActionResult:
             for exp_id in in_order:
                 last += 1.0
                 QueueEntry.update(queue=target.id, position=last).where(QueueEntry.experiment == exp_id).execute()
-            for chunk in _chunks(in_order):
+            for chunk in chunked(in_order):
                 Experiment.update(queue=target.id, last_update=now).where(Experiment.id.in_(chunk)).execute()
             Queue.update(last_update=now).where(Queue.id.in_([queue_id, target.id])).execute()
             result.succeeded.extend(in_order)
@@ -264,7 +267,7 @@ def remove_entries(ids: Iterable[str]) -> ActionResult:
 
     def work():
         result = ActionResult("dequeue")
-        queued = {e for chunk in _chunks(ids) for (e,) in QueueEntry.select(QueueEntry.experiment)
+        queued = {e for chunk in chunked(ids) for (e,) in QueueEntry.select(QueueEntry.experiment)
                   .where(QueueEntry.experiment.in_(chunk)).tuples()}
         result.skipped.update(_not_queued_reasons([i for i in ids if i not in queued]))
         done = dequeue([i for i in ids if i in queued])
@@ -320,6 +323,7 @@ def delete_queue(name: str) -> None:
 
 @dataclass
 class WorkerInfo:
+    """A worker as the Workers & Queues window lists it: its state, queues, uptime and current experiment."""
     name: str
     host: str
     status: str  # idle | busy | stopped
@@ -464,6 +468,7 @@ def set_worker_state(name: str, status: str, experiment_id: str | None = None) -
 
 @dataclass
 class Claim:
+    """The experiment a worker took from a queue, with when it was enqueued and when it was taken."""
     experiment_id: str
     queue: str
     added: float  # when it was enqueued

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 from exptable_desktop.core.filters import ValueSetFilter
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.db import require_writable, run_write
 from exptable_desktop.store.schema import Experiment, Preference
 
@@ -26,14 +27,12 @@ PREFIX = "star:"
 STARRED, UNSTARRED = "starred", "unstarred"
 LABELS = {STARRED: "★", UNSTARRED: "☆"}
 STARRED_ONLY = ValueSetFilter(frozenset({STARRED}))  # "Starred only": a filter on the star column
-CHUNK = 500
 
 
 def _existing(ids: list[str]) -> set[str]:
     """Those of ``ids`` that name an experiment."""
     found: set[str] = set()
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+    for chunk in chunked(ids):
         found.update(i for (i,) in Experiment.select(Experiment.id).where(Experiment.id.in_(chunk)).tuples())
     return found
 
@@ -52,8 +51,7 @@ def set_starred(user: str, ids: Iterable[str], starred: bool) -> list[str]:
         found = _existing(ids)
         existing = [i for i in ids if i in found]
         keys = [PREFIX + i for i in existing]
-        for start in range(0, len(keys), CHUNK):
-            chunk = keys[start:start + CHUNK]
+        for chunk in chunked(keys):
             if starred:
                 (Preference.insert_many([{"user": user, "key": k, "value": "true"} for k in chunk])
                  .on_conflict_ignore().execute())

@@ -25,6 +25,7 @@ def scope_name(project_id: int | None, deep: bool) -> str:
 
 @dataclass
 class TableState:
+    """The experiments table's layout for one project view: columns, widths, sort, filters."""
     order: list[str] = field(default_factory=list)  # visual order of every column shown in the menu
     widths: dict[str, int] = field(default_factory=dict)
     hidden: list[str] = field(default_factory=list)

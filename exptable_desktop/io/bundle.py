@@ -41,6 +41,7 @@ from exptable_desktop.core.projects import get_or_create_project, project_paths
 from exptable_desktop.io.importers.common import remove_written_files
 from exptable_desktop.store import files as store_files
 from exptable_desktop.store import migrations
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.db import require_writable, write_transaction
 from exptable_desktop.store.schema import (
     ALL_MODELS,
@@ -56,14 +57,12 @@ from exptable_desktop.store.schema import (
 FORMAT = "exptable-bundle"
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
-SUFFIX = ".etb"
 # Columns holding a path that may point into the experiment's own folder.
 PATH_COLUMNS = {(Artifact, "uri"), (DebugSample, "path")}
 # Stamped by a trigger in each database (commit order there); meaningless in another one.
 LOCAL_COLUMNS = {(Experiment, "change_seq")}
 # Tables that refer to an experiment without belonging to it.
 NOT_OWNED = {Worker}
-_IN_BATCH = 500
 _INSERT_BATCH = 200
 
 
@@ -72,7 +71,7 @@ class BundleError(Exception):
 
 
 class BundleCancelled(Exception):
-    pass
+    """A bundle export or import stopped by the person (its progress callback said so); nothing is left half-written."""
 
 
 # ---- Which tables, which columns ---------------------------------------------------------------
@@ -165,6 +164,7 @@ def _inside(path: str, folder: str) -> bool:
 
 @dataclass
 class ExportStats:
+    """What a bundle export wrote: experiments, rows per table, files, bytes and time."""
     experiments: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     files: int = 0
@@ -181,8 +181,8 @@ def _rows_of(model, ids: list[str]) -> Iterator[dict[str, Any]]:
     fk = _experiment_field(model)
     key = Experiment.id if fk is None else fk
     order = [f for f in (model._meta.primary_key,) if f is not None and not isinstance(f, ForeignKeyField)]
-    for start in range(0, len(ids), _IN_BATCH):
-        query = model.select(*model._meta.sorted_fields).where(key.in_(ids[start:start + _IN_BATCH]))
+    for chunk in chunked(ids):
+        query = model.select(*model._meta.sorted_fields).where(key.in_(chunk))
         if order:
             query = query.order_by(*order)
         yield from query.dicts().iterator()
@@ -265,6 +265,7 @@ def export_bundle(experiment_ids: Iterable[str], target: str | Path,
 
 @dataclass
 class ImportStats:
+    """What a bundle import did: experiments imported and skipped, rows, files, notes and time."""
     imported: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already present
     rows: int = 0
@@ -503,13 +504,3 @@ def _unpack_files(archive: zipfile.ZipFile, exp_id: str) -> list[Path]:
             shutil.copyfileobj(src, dst, 1 << 20)
         out.append(target)
     return out
-
-
-def bundle_summary(source: str | Path) -> dict[str, Any]:
-    """The manifest of a bundle, checked (for a dialog that says what it holds before importing)."""
-    source = Path(source)
-    try:
-        with zipfile.ZipFile(source) as archive:
-            return check_bundle(archive, source.name)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BundleError(f"{source.name} is not a readable bundle ({exc})") from None

@@ -38,6 +38,7 @@ class ExportCancelled(Exception):
 
 @dataclass(frozen=True)
 class CsvOptions:
+    """How a CSV export writes values: as shown or at full precision, with or without a byte order mark."""
     precise: bool = False        # full precision instead of values as shown
     bom: bool = False            # a UTF-8 byte order mark first (what Excel on Windows wants)
     precise_keys: frozenset[str] = frozenset()  # metric columns the table shows at full precision anyway

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 def create_main_window(db_url: str):
     """Open the database at ``db_url`` and build the main window on it."""
+    from exptable_desktop.ui import palette
+    # Before the window's modules load where possible: some take colours as they are imported.
+    palette.set_current(palette.choose_palette())
     from exptable_desktop.core.database import open_database
     from exptable_desktop.ui.actions import install_actions
     from exptable_desktop.ui.comparison import install_comparison

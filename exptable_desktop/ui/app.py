@@ -37,9 +37,6 @@ def run_gui(db_url: str, link: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("ExpTable")
     app.setOrganizationName("ExpTable")
-    # Before the window's modules load: their colours are read from the palette as they are built.
-    from exptable_desktop.ui import palette
-    palette.set_current(palette.choose_palette())
     try:
         window = create_main_window(db_url)
     except StoreError as exc:

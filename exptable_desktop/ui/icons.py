@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 from exptable_desktop.core import states as st
 from exptable_desktop.paths import resource_path
+from exptable_desktop.ui import palette
 
 STATUS_ICONS = {
     st.DRAFT: "status-draft", st.PENDING: "status-pending", st.RUNNING: "status-running",
@@ -30,15 +31,44 @@ ACTION_ICONS = {
 }
 
 
+# The ink the monochrome icons are drawn in (resources/icons/*.svg), and its lighter variant: the
+# palette's secondary and muted text take their place, so the icons read on a dark palette too.
+ICON_INK = "#424a53"
+ICON_INK_LIGHT = "#6e7781"
+ICON_SIZES = (12, 14, 16, 20, 24, 32, 48)
+
+
 @lru_cache(maxsize=None)
+def _svg(name: str, palette_name: str) -> QByteArray:
+    text = resource_path("icons", f"{name}.svg").read_text(encoding="utf-8")
+    chrome = palette.PALETTES[palette_name]
+    if chrome is not palette.LIGHT:
+        text = text.replace(ICON_INK, chrome.text_secondary).replace(ICON_INK_LIGHT, chrome.text_muted)
+    return QByteArray(text.encode("utf-8"))
+
+
 def icon(name: str) -> QIcon:
-    return QIcon(str(resource_path("icons", f"{name}.svg")))
+    return _icon(name, palette.current().name)
 
 
 @lru_cache(maxsize=None)
+def _icon(name: str, palette_name: str) -> QIcon:
+    if palette.PALETTES[palette_name] is palette.LIGHT:
+        return QIcon(str(resource_path("icons", f"{name}.svg")))
+    result = QIcon()
+    for size in ICON_SIZES:
+        result.addPixmap(pixmap(name, size))
+    return result
+
+
 def pixmap(name: str, size: int, ratio: float = 1.0) -> QPixmap:
-    """A crisp pixmap of an SVG icon at ``size`` logical pixels."""
-    renderer = QSvgRenderer(str(resource_path("icons", f"{name}.svg")))
+    """A crisp pixmap of an SVG icon at ``size`` logical pixels, in the current palette's ink."""
+    return _pixmap(name, size, ratio, palette.current().name)
+
+
+@lru_cache(maxsize=None)
+def _pixmap(name: str, size: int, ratio: float, palette_name: str) -> QPixmap:
+    renderer = QSvgRenderer(_svg(name, palette_name))
     pm = QPixmap(QSize(int(size * ratio), int(size * ratio)))
     pm.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pm)

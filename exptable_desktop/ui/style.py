@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QDockWidget, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QProxyStyle, QStyle, QStyleFactory, QWidget
 
 from exptable_desktop.paths import resource_path
 from exptable_desktop.ui import palette
@@ -99,11 +99,31 @@ QDialog QPushButton[buttonRole="destructive"]:disabled {{ background: {danger_of
 """)
 
 
+class OutlinedIndicatorStyle(QProxyStyle):
+    """Fusion with check box and radio outlines that show on a dark palette.
+
+    Fusion outlines an indicator in the window colour darkened, which on a near-black window is
+    black on black: the table's check boxes vanished. Only the dark palette installs this style,
+    so the light one draws through Fusion with no Python call per primitive."""
+
+    _INDICATORS = (QStyle.PrimitiveElement.PE_IndicatorCheckBox, QStyle.PrimitiveElement.PE_IndicatorRadioButton,
+                   QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck)
+
+    def drawPrimitive(self, element, option, painter, widget=None):  # noqa: N802 (Qt's name)
+        if element in self._INDICATORS:
+            option = type(option)(option)
+            option.palette.setColor(QPalette.ColorRole.Window, palette.current().colour("text_secondary"))
+        super().drawPrimitive(element, option, painter, widget)
+
+
 def apply_style() -> None:
     app = QApplication.instance()
     if app is None or app.property("exptable_styled"):
         return
-    app.setStyle("Fusion")
+    if palette.current() is palette.DARK:
+        app.setStyle(OutlinedIndicatorStyle(QStyleFactory.create("Fusion")))
+    else:
+        app.setStyle("Fusion")
     app.setPalette(palette.qt_palette(palette.current()))
     # Plots made from now on draw on the palette's surface, with its text colour for axes.
     import pyqtgraph as pg

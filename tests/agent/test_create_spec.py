@@ -235,7 +235,8 @@ def test_cli_create_reports_a_bad_spec_in_one_line(db, db_url, repo, script_env)
     assert done.stderr.strip() == f"exptable: error: branch: branch 'nope' not found in {repo.url}"
     done = _cli("create", "--db", db_url, "--name", "bad", "--repo", str(repo.path), "--script", "t.py",
                 "--args", "novalue", env=script_env)
-    assert (done.returncode, done.stderr.strip()) == (1, "exptable: error: 'novalue' is not name=value")
+    assert (done.returncode, done.stderr.strip()) == (
+        2, "exptable create: error: argument --args: 'novalue' is not name=value (see exptable create --help)")
     assert Experiment.select().count() == 0
 
 

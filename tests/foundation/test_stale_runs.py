@@ -62,10 +62,10 @@ def subprocess_env(db_url: str, tmp_path: Path, **extra: str) -> dict:
 # ---- the rule ----------------------------------------------------------------------------------
 
 def test_defaults_are_five_second_beats_three_missed_and_the_interval_can_be_set(monkeypatch):
-    assert (liveness.HEARTBEAT_INTERVAL_S, liveness.MISSED_HEARTBEATS) == (5.0, 3)
-    assert liveness.stale_after() == 15.0
+    monkeypatch.delenv(liveness.ENV_HEARTBEAT_INTERVAL, raising=False)
+    assert (liveness.heartbeat_interval(), liveness.stale_after()) == (5.0, 15.0)
     monkeypatch.setenv(liveness.ENV_HEARTBEAT_INTERVAL, "2")
-    assert liveness.stale_after() == 6.0
+    assert (liveness.heartbeat_interval(), liveness.stale_after()) == (2.0, 6.0)
     for bad in ("soon", "0.5", "nan"):
         monkeypatch.setenv(liveness.ENV_HEARTBEAT_INTERVAL, bad)
         with pytest.raises(ValueError, match=liveness.ENV_HEARTBEAT_INTERVAL):

@@ -240,9 +240,10 @@ def test_exptable_open_hands_the_link_to_the_running_window(window, qtbot, db_ur
 def test_exptable_open_refuses_a_bad_link_in_one_line(db_url, capsys):
     from exptable_desktop import cli
 
-    assert cli.main(["open", "exptable://compare?ids=abc", "--db", db_url]) == 1
+    assert cli.main(["open", "exptable://compare?ids=abc", "--db", db_url]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "exptable: error: exptable://compare needs ids=<id>,<id> (at least 2)"
+    assert err.strip() == ("exptable open: error: exptable://compare needs ids=<id>,<id> (at least 2) "
+                           "(see exptable open --help)")
 
 
 def test_install_desktop_registers_the_scheme_in_xdg_folders(tmp_path, capsys):
@@ -270,7 +271,7 @@ def test_install_desktop_registers_the_scheme_in_xdg_folders(tmp_path, capsys):
                               capture_output=True, text=True) if _have("desktop-file-validate") else None
     assert validate is None or validate.returncode == 0, validate.stdout
     assert "wrote" in capsys.readouterr().out
-    assert cli.main(["install-desktop", "--db", "postgresql://me:secret@host/db"]) == 1
+    assert cli.main(["install-desktop", "--db", "postgresql://me:secret@host/db"]) == 2
     assert "holds a password" in capsys.readouterr().err
 
 

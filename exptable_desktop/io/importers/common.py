@@ -30,6 +30,7 @@ from exptable_desktop.core import recording
 from exptable_desktop.core import states as st
 from exptable_desktop.core.editing import ReadOnlyError
 from exptable_desktop.store import files as store_files
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.db import require_writable, write_transaction
 from exptable_desktop.store.schema import (
     Artifact,
@@ -65,6 +66,7 @@ class ImportCancelled(Exception):
 
 @dataclass
 class SourceRun:
+    """One run read from an import source (ClearML offline, MLflow, TensorBoard), in the shape every importer writes."""
     source: str               # "clearml", "mlflow", "tensorboard"
     source_id: str            # the run's id in its source
     project: str
@@ -123,6 +125,7 @@ def series(points: Iterable[tuple[int, float, float]]) -> tuple[np.ndarray, np.n
 
 @dataclass
 class RunOutcome:
+    """What importing one run did (created, updated, unchanged, skipped, failed), what it added, what was missing."""
     experiment_id: str
     source_id: str
     name: str
@@ -144,6 +147,7 @@ class RunOutcome:
 
 @dataclass
 class ImportReport:
+    """What one import did, run by run, and the problems that kept runs from being read at all."""
     source: str
     location: str
     runs: list[RunOutcome] = field(default_factory=list)
@@ -233,10 +237,8 @@ def _write_page(page: list[SourceRun | Exception], written: list[Path]):
     """(item, outcome) for each run of the page (outcome None for a run that could not be read)."""
     runs = [r for r in page if isinstance(r, SourceRun)]
     present = set()
-    ids = [r.experiment_id for r in runs]
-    for start in range(0, len(ids), 500):
-        present.update(i for (i,) in Experiment.select(Experiment.id).where(
-            Experiment.id.in_(ids[start:start + 500])).tuples())
+    for chunk in chunked(r.experiment_id for r in runs):
+        present.update(i for (i,) in Experiment.select(Experiment.id).where(Experiment.id.in_(chunk)).tuples())
     new = [r for r in runs if r.experiment_id not in present]
     created: dict[str, RunOutcome] = {}
     if new:
@@ -432,8 +434,7 @@ def _existing_states(ids: list[str]) -> dict[str, _Existing]:
     from peewee import fn
 
     out = {i: _Existing() for i in ids}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in chunked(ids):
 
         def rows(*columns, model):
             return model.select(*columns).where(model.experiment.in_(chunk)).tuples()

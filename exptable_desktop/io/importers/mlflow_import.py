@@ -33,6 +33,7 @@ from exptable_desktop.io.importers.common import (
     experiment_id_for,
     import_runs,
 )
+from exptable_desktop.store.chunking import chunked
 
 SOURCE = "mlflow"
 INSTALL_HINT = "pip install 'exptable-desktop[mlflow]'"
@@ -310,11 +311,10 @@ def read_runs(client, ViewType, scratch: Path, project: str | None) -> tuple[lis
             break
     names = {e.experiment_id: e.name for e in experiments}
     runs = []
-    ids = list(names)
-    for start in range(0, len(ids), 100):
+    for experiment_ids in chunked(names, 100):
         token = None
         while True:
-            page = client.search_runs(ids[start:start + 100], run_view_type=ViewType.ACTIVE_ONLY,
+            page = client.search_runs(experiment_ids, run_view_type=ViewType.ACTIVE_ONLY,
                                       max_results=10_000, page_token=token)
             runs.extend(page)
             token = page.token
@@ -324,8 +324,7 @@ def read_runs(client, ViewType, scratch: Path, project: str | None) -> tuple[lis
     store = client._tracking_client.store
 
     def generate() -> Iterator[SourceRun | Exception]:
-        for start in range(0, len(runs), PAGE_RUNS):
-            page = runs[start:start + PAGE_RUNS]
+        for page in chunked(runs, PAGE_RUNS):
             histories = _sql_histories(store, [r.info.run_id for r in page])
             for run in page:
                 try:
