@@ -31,10 +31,8 @@ ACTION_ICONS = {
 }
 
 
-# The ink the monochrome icons are drawn in (resources/icons/*.svg), and its lighter variant: the
-# palette's secondary and muted text take their place, so the icons read on a dark palette too.
-ICON_INK = "#424a53"
-ICON_INK_LIGHT = "#6e7781"
+# The monochrome icons' ink (palette.ICON_INK, ICON_INK_LIGHT) becomes the palette's secondary and
+# muted text, so the icons read on a dark palette too.
 ICON_SIZES = (12, 14, 16, 20, 24, 32, 48)
 
 
@@ -43,7 +41,7 @@ def _svg(name: str, palette_name: str) -> QByteArray:
     text = resource_path("icons", f"{name}.svg").read_text(encoding="utf-8")
     chrome = palette.PALETTES[palette_name]
     if chrome is not palette.LIGHT:
-        text = text.replace(ICON_INK, chrome.text_secondary).replace(ICON_INK_LIGHT, chrome.text_muted)
+        text = text.replace(palette.ICON_INK, chrome.text_secondary).replace(palette.ICON_INK_LIGHT, chrome.text_muted)
     return QByteArray(text.encode("utf-8"))
 
 

@@ -108,6 +108,9 @@ PALETTES = {p.name: p for p in (LIGHT, DARK)}
 # own from core.compare_palette). Mid-tone, so they read on the light and on the dark surface alike.
 SERIES_COLOURS = ("#1c7ed6", "#e8590c", "#2f9e44", "#d6336c", "#7048e8", "#0c8599", "#f08c00", "#5c940d",
                   "#ae3ec9", "#868e96", "#c92a2a", "#1098ad")
+# The ink the monochrome icons in resources/icons are drawn in, and its lighter variant.
+ICON_INK = "#424a53"
+ICON_INK_LIGHT = "#6e7781"
 # Text drawn over a data colour (a heat-map cell): chosen by the cell's colour, not by the palette.
 INK_ON_DARK = "#ffffff"
 INK_ON_LIGHT = "#212529"

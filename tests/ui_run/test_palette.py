@@ -64,3 +64,18 @@ def test_style_sheet_templates_are_filled_from_the_current_palette():
     qt = palette.qt_palette(palette.DARK)
     assert qt.color(QPalette.ColorRole.Window).name() == palette.DARK.window
     assert qt.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text).name() == palette.DARK.text_disabled
+
+
+def test_icons_are_drawn_in_the_palettes_ink(qapp):
+    from exptable_desktop.ui import icons
+
+    light = bytes(icons._svg("archive", "light")).decode()
+    dark = bytes(icons._svg("archive", "dark")).decode()
+    assert palette.ICON_INK in light and palette.ICON_INK not in dark
+    assert palette.DARK.text_secondary in dark
+    # A rendered dark icon is lighter than the same light one: it reads on the dark surface.
+    def mean_lightness(name_of_palette):
+        image = icons._pixmap("archive", 32, 1.0, name_of_palette).toImage()
+        inked = [image.pixelColor(x, y) for x in range(32) for y in range(32) if image.pixelColor(x, y).alpha() > 200]
+        return sum(c.lightness() for c in inked) / len(inked)
+    assert mean_lightness("dark") > mean_lightness("light") + 60
