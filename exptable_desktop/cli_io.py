@@ -72,8 +72,8 @@ def resolve_columns(raw: list[str]) -> list[str]:
             key = part if C.is_valid_key(part) else by_title.get(part.lower())
             if key is None or key == "check":
                 known = ", ".join(c.key for c in C.BUILTIN_COLUMNS if c.key != "check")
-                raise cli.UsageError(f"unknown column {part!r}; use {known}, metric:METRIC/VARIANT/last|min|max "
-                                     "or hp:SECTION/NAME")
+                raise cli.UsageError(f"unknown column {part!r}; use {known}, metric:METRIC/VARIANT/last|min|max, "
+                                     "hp:SECTION/NAME or best:METRIC/VARIANT@min|max:REF_METRIC/REF_VARIANT")
             keys.append(key)
     return list(dict.fromkeys(keys))
 
@@ -239,7 +239,8 @@ def add_io_commands(sub, common) -> None:
     c.add_argument("--query", metavar="Q", help="only experiments matching Q: text in name, id or description, or "
                    "a query as in the search box (status:failed tag:best lr>0.01 ...)")
     c.add_argument("--columns", nargs="+", metavar="KEY",
-                   help="columns in this order (default: the columns shown for the project in the app)")
+                   help="columns in this order (default: the columns shown for the project in the app); "
+                   "best:val/acc@min:val/loss is val/acc at the step of min val/loss")
     c.add_argument("--precise", action="store_true",
                    help="full precision (exact floats, seconds, ISO 8601 UTC times) instead of values as shown")
     c.add_argument("--bom", action="store_true", help="start with a UTF-8 byte order mark (for Excel on Windows)")

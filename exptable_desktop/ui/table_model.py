@@ -197,8 +197,8 @@ class ExperimentTableModel(QAbstractTableModel):
             return spec.title
         if role == ColumnKeyRole:
             return spec.key
-        if role == _TOOLTIP:
-            return spec.title or "Select"
+        if role == _TOOLTIP:  # a computed column (best step) says how it is computed
+            return spec.description or spec.title or "Select"
         if role == _ALIGN:
             return _LEFT
         if role == _INITIAL_SORT:

@@ -118,9 +118,6 @@ class SlotSelectionModel(QItemSelectionModel):
         rows = rows[(rows >= 0) & (rows < len(order))]
         self._apply(order[rows], _flag_value(command))
 
-    def select_slots(self, slots: np.ndarray, command=_Flag.Select) -> None:
-        self._apply(np.asarray(slots, np.int64), _flag_value(command))
-
     def _rows_of(self, selection) -> np.ndarray:
         count = self.model().rowCount()
         if not isinstance(selection, QItemSelection):  # a QModelIndex or QPersistentModelIndex
