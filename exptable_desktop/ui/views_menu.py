@@ -102,7 +102,7 @@ class ViewsController(QObject):
         self.stars = stars
         self.user = window.user
         self.active: tuple[str, str] | None = None  # (owner, name) of the view last opened or saved
-        from exptable_desktop.ui.main_window import CompactToolButton
+        from exptable_desktop.ui.top_bar import CompactToolButton
 
         # Its text goes, leaving the icon, when the top bar runs out of room (as the bar's other buttons).
         self.button = CompactToolButton("Views")

@@ -61,7 +61,7 @@ def test_the_window_opens_a_read_only_database_with_every_action_off(qtbot, read
         # Once while writable, as root: everything the window imports is loaded before the
         # process takes nobody's ids (nobody cannot read this interpreter's files).
         window = _open_window(qtbot, url)
-        assert window.windowTitle() == "ExpTable"
+        assert window.windowTitle() == "team.db — ExpTable"
         assert not window.findChild(QLabel, "readOnlyLabel").isVisible()
         window.action_controller.open_details(draft)
         panel = window.details_controller.panel  # a Draft: its sections can be edited here
@@ -77,7 +77,7 @@ def test_the_window_opens_a_read_only_database_with_every_action_off(qtbot, read
         with as_nobody():
             window = _open_window(qtbot, url)
             try:
-                assert window.windowTitle() == "ExpTable (read-only)"
+                assert window.windowTitle() == "team.db (read-only) — ExpTable"
                 label = window.findChild(QLabel, "readOnlyLabel")
                 assert label.isVisible() and "read-only" in label.toolTip()
                 assert set(window.visible_ids()) == set(ids)  # reading works

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolButton
 
 from exptable_desktop.core import actions, recording
 from exptable_desktop.ui.details import install_details
+from exptable_desktop.ui.details.install import LIST_WIDTH
 from exptable_desktop.ui import create_main_window
 from exptable_desktop.ui.details.cards import ROLE_INFO
 
@@ -94,9 +96,10 @@ def test_activate_opens_details_and_cards_select_rows(window, qtbot, experiments
 
 def test_full_screen_hides_the_list_and_projects_lists_tabs_left_and_returns(window, qtbot, experiments):
     controller = install_details(window)
-    window.table_view.activate_handler(experiments[0])
     projects = window.projects_dock
     assert projects.isVisible()
+    window.table_view.activate_handler(experiments[0])
+    assert projects.isHidden()  # Details mode gives the projects' room to the panel
     controller.panel.header.full_screen_button.click()
     assert controller.is_full_screen()
     assert controller.list_host.isHidden() and window.centralWidget().isHidden() and projects.isHidden()
@@ -113,7 +116,8 @@ def test_full_screen_hides_the_list_and_projects_lists_tabs_left_and_returns(win
     controller.panel.select_tab("INFO")
     assert navigation.currentRow() == 3
     controller.panel.header.full_screen_button.click()
-    assert not controller.is_full_screen() and controller.list_host.isVisible() and projects.isVisible()
+    # Still in Details mode: the projects stay aside until the table comes back.
+    assert not controller.is_full_screen() and controller.list_host.isVisible() and projects.isHidden()
     assert window.centralWidget().isVisible()
     assert navigation.isHidden() and controller.panel.tabs.tabBar().isVisible()
     controller.set_full_screen(True)
@@ -202,3 +206,58 @@ def test_details_mode_without_a_selection_opens_the_first_row(window, experiment
     window.view_mode_buttons["details"].click()
     first = window.visible_ids()[0]
     assert window.current_experiment_id() == first and controller.panel.experiment_id == first
+
+
+def _tabs_all_in_view(panel) -> bool:
+    bar = panel.tabs.tabBar()
+    scroll_buttons = [b for b in bar.findChildren(QToolButton) if b.isVisible()]
+    return not scroll_buttons and all(bar.rect().contains(bar.tabRect(i)) for i in range(bar.count()))
+
+
+def test_details_mode_at_the_default_size_gives_the_panel_the_room(window, qtbot, experiments):
+    controller = install_details(window)
+    window.resize(1400, 820)
+    qtbot.waitUntil(lambda: window.width() == 1400)
+    projects = window.projects_dock
+    assert projects.isVisible()
+    window.select_experiment(experiments[0])
+    window.set_view_mode("details")
+    qtbot.waitUntil(lambda: controller.panel.experiment_id == experiments[0])
+    # The projects step aside; the list is narrow and the panel has the rest, every tab in view.
+    assert projects.isHidden()
+    assert controller.list_host.isVisible() and controller.list_host.width() <= LIST_WIDTH + 10
+    assert window.details_dock.width() >= 900
+    assert _tabs_all_in_view(controller.panel)
+    window.set_view_mode("table")
+    assert projects.isVisible() and window.table_view.isVisible() and window.details_dock.isHidden()
+    # Popped out, the whole table is back, and with it the projects.
+    window.set_view_mode("details")
+    assert projects.isHidden()
+    controller.pop_out_button.click()
+    assert projects.isVisible() and window.table_view.isVisible()
+    controller.pop_out_button.click()
+    qtbot.waitUntil(lambda: controller.list_host.isVisible(), timeout=2000)
+    assert projects.isHidden()
+
+
+def test_the_list_keeps_the_width_the_person_gave_it(window, qtbot, experiments):
+    controller = install_details(window)
+    window.resize(1400, 820)
+    window.set_view_mode("details")
+    window.resizeDocks([window.details_dock], [800], Qt.Orientation.Horizontal)  # the splitter dragged
+    qtbot.waitUntil(lambda: controller.list_host.width() > LIST_WIDTH + 100)
+    dragged = controller.list_host.width()
+    window.set_view_mode("table")
+    window.set_view_mode("details")
+    qtbot.waitUntil(lambda: controller.list_host.width() == dragged, timeout=2000)
+
+
+def test_a_window_closed_in_details_mode_opens_on_the_table_beside_the_projects(qtbot, db_url, experiments):
+    first = open_window(qtbot, db_url, len(experiments))
+    first.set_view_mode("details")
+    assert first.projects_dock.isHidden()
+    first.close()  # the window saves its docks as they are: the projects hidden
+    second = open_window(qtbot, db_url, len(experiments))
+    install_details(second)
+    assert second.view_mode() == "table" and second.projects_dock.isVisible()
+    assert second.details_dock.isHidden()

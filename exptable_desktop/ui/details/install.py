@@ -3,8 +3,10 @@
 Details mode: the narrow experiment list takes the table's place, under the
 window's top bar (view modes, search, archive, columns) and above its bottom
 strip (the batch bar), and the panel sits in the details dock ("detailsDock")
-beside it. The dock can be dragged elsewhere, floated ("Pop out": the whole
-table comes back beside it), closed (back to the table) and restored (the
+beside it, taking the rest of the window: the side docks (projects) step aside
+until the table comes back, so all the panel's tabs fit at the default size.
+The dock can be dragged elsewhere, floated ("Pop out": the whole table and the
+projects come back beside it), closed (back to the table) and restored (the
 Details button); where it was is kept by the window's saved dock state.
 Full screen: the list, the table area and the side docks are hidden, the dock
 fills the window and the tabs are listed on the left.
@@ -19,10 +21,9 @@ from exptable_desktop.ui.details.panel import DetailsPanel
 
 SELECTION_DEBOUNCE_MS = 150
 LIST_DEBOUNCE_MS = 250
+# The card list's width on entering Details mode, until the person drags the splitter.
 LIST_WIDTH = 330
 POPPED_OUT_SIZE = (1000, 700)
-# Share of the window's width the docked panel takes the first time it opens.
-DOCK_SHARE = 0.62
 
 
 class DetailsController(QObject):
@@ -68,7 +69,9 @@ class DetailsController(QObject):
                               | QDockWidget.DockWidgetFeature.DockWidgetMovable
                               | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self._full_screen = False
+        # Side docks hidden while the panel takes their room; shown again when the table comes back.
         self._hidden_docks: list[QDockWidget] = []
+        self._list_width = LIST_WIDTH
         self._syncing_selection = False
         self._restoring = False
         self._place()
@@ -127,6 +130,8 @@ class DetailsController(QObject):
     def _leave_details(self) -> None:
         if self._full_screen:
             self.set_full_screen(False)
+        if self.list_host.isVisible():
+            self._list_width = self.list_host.width()  # where the person left the splitter
         self._apply_layout()
 
     def _apply_layout(self) -> None:
@@ -135,16 +140,21 @@ class DetailsController(QObject):
         # Docked: the list replaces the table. Popped out: the whole table stays beside it.
         embedded = in_details and not popped_out
         self._place()
+        was_embedded = self.list_host.isVisible()
         self.window.table_view.setVisible(not embedded)
         self.list_host.setVisible(embedded and not self._full_screen)
         self.window.centralWidget().setVisible(not (in_details and self._full_screen))
+        self._hide_side_docks(embedded)
         self._restoring = True
         try:
             self.dock.setVisible(in_details)
         finally:
             self._restoring = False
-        if embedded and not self._full_screen and self.dock.width() < self.window.width() * DOCK_SHARE / 2:
-            self.window.resizeDocks([self.dock], [int(self.window.width() * DOCK_SHARE)],
+        if embedded and not self._full_screen and not was_embedded:
+            # The list narrow, the panel the rest: its tabs all in view at the default window size.
+            spare = self.window.width() - self._list_width - self.window.style().pixelMetric(
+                self.window.style().PixelMetric.PM_DockWidgetSeparatorExtent)
+            self.window.resizeDocks([self.dock], [max(spare, self.dock.minimumSizeHint().width())],
                                     Qt.Orientation.Horizontal)
         self.pop_out_button.setText("Dock ↙" if popped_out else "Pop out ↗")
         self.pop_out_button.setVisible(not self._full_screen)
@@ -182,12 +192,16 @@ class DetailsController(QObject):
             return
         self._full_screen = full
         self.panel.set_full_screen(full)
-        if full:
-            # The side docks (projects) give their room to the panel, and come back after.
-            self._hidden_docks = [d for d in self.window.findChildren(QDockWidget)
-                                  if d is not self.dock and d.isVisible() and not d.isFloating()]
-            for dock in self._hidden_docks:
-                dock.hide()
+
+    def _hide_side_docks(self, hide: bool) -> None:
+        """The docked side docks (projects) give their room to the panel, and come back after."""
+        if hide:
+            for dock in self.window.findChildren(QDockWidget):
+                # Hidden on purpose, not merely not yet shown: the window may not be on screen yet.
+                if (dock is not self.dock and not dock.isHidden() and not dock.isFloating()
+                        and dock not in self._hidden_docks):
+                    dock.hide()
+                    self._hidden_docks.append(dock)
         else:
             for dock in self._hidden_docks:
                 dock.show()
