@@ -33,7 +33,7 @@ QUERIES = (
 
 def build(n: int):
     from exptable_desktop.core.columns import hyperparam_key, metric_key
-    from exptable_desktop.core.tableview import ExperimentTable
+    from exptable_desktop.core.experiment_table import ExperimentTable
     from exptable_desktop.store.bulk import BASE_FIELDS
 
     rng = random.Random(1)

@@ -157,7 +157,7 @@ def table_selection(rows: int, every: int = 5) -> list[str]:
     from PySide6.QtWidgets import QApplication
 
     from exptable_desktop.core.filters import SearchQuery
-    from exptable_desktop.core.tableview import ExperimentTable
+    from exptable_desktop.core.experiment_table import ExperimentTable
     from exptable_desktop.store.bulk import BASE_FIELDS
     from exptable_desktop.ui.style import apply_style, style_table
     from exptable_desktop.ui.table_model import ExperimentTableModel

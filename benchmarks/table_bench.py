@@ -212,7 +212,7 @@ def best_step_bench(args) -> int:
 
     from exptable_desktop.core import columns as C
     from exptable_desktop.core.recording import create_experiments
-    from exptable_desktop.core.tableview import load_base_table, load_custom_columns, read_custom_values
+    from exptable_desktop.core.table_loading import load_base_table, load_custom_columns, read_custom_values
     from exptable_desktop.store import bulk, column_cache, open_database
     from exptable_desktop.store.db import run_write
     from exptable_desktop.store.schema import Experiment

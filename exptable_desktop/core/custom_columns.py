@@ -3,7 +3,7 @@ metric's value at the step where another metric is best.
 
 A whole column comes back as ``ColumnValues``: numpy arrays aligned with an id list that columns
 holding the same experiments share, so a table maps those ids to its slots once for all of them
-(``tableview.prepare_custom_column``). Over most of the database the columns are taken from the
+(``experiment_table.prepare_custom_column``). Over most of the database the columns are taken from the
 packed column cache (store.column_cache) and patched with the experiments written since it was
 built; the ones it lacks are read row by row as before and, by the window's loader, kept there.
 """
@@ -21,6 +21,7 @@ from exptable_desktop.core import compare_stats
 from exptable_desktop.core.columns import HYPERPARAM, METRIC, ColumnSpec, spec_for
 from exptable_desktop.store import bulk, column_cache
 from exptable_desktop.store.bulk import Scope
+from exptable_desktop.store.chunking import chunked
 from exptable_desktop.store.column_cache import CachedColumn, IdList
 
 log = logging.getLogger(__name__)
@@ -269,8 +270,7 @@ def _read_rows(scope: Scope, specs: list[ColumnSpec], *, whole_db: bool,
     per_statement = bulk.custom_columns_per_statement(expected_rows)
     for kind, read in ((METRIC, bulk.load_metric_columns), (HYPERPARAM, bulk.load_hyperparam_columns)):
         of_kind = [spec for spec in specs if spec.kind == kind and not spec.at_best_step]
-        for start in range(0, len(of_kind), per_statement):
-            batch = of_kind[start:start + per_statement]
+        for batch in chunked(of_kind, per_statement):
             rows = read(scope, [spec.source for spec in batch], whole_db=whole_db)
             if len(batch) == 1:
                 yield batch[0], list(map(itemgetter(0), rows)), list(map(itemgetter(1), rows))

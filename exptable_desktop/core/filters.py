@@ -1,6 +1,6 @@
 """Column filters and the search query, as plain values that save to and load from JSON.
 
-The table (core.tableview) turns each into a boolean mask over its arrays.
+The table (core.experiment_table) turns each into a boolean mask over its arrays.
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from exptable_desktop.core.columns import HYPERPARAM, METRIC, METRIC_FIELD_LABEL
 from exptable_desktop.core.filters import TagFilter
 
 if TYPE_CHECKING:  # pragma: no cover
-    from exptable_desktop.core.tableview import ExperimentTable
+    from exptable_desktop.core.experiment_table import ExperimentTable
     from exptable_desktop.store.bulk import Scope
 
 OPERATORS = (">=", "<=", "!=", ":", "=", ">", "<", "~")
@@ -1012,7 +1012,7 @@ def missing_columns(table: "ExperimentTable", keys: Iterable[str]) -> list[str]:
 def load_columns(table: "ExperimentTable", scope: "Scope", keys: Iterable[str]) -> list[str]:
     """Read the custom columns among ``keys`` that ``table`` lacks (or holds only in part), in bulk;
     returns the keys read."""
-    from exptable_desktop.core.tableview import covers_most_of_db, load_custom_columns
+    from exptable_desktop.core.table_loading import covers_most_of_db, load_custom_columns
 
     missing = missing_columns(table, keys)
     if missing:

@@ -20,7 +20,7 @@ from exptable_desktop.store.db import require_writable, run_write
 from exptable_desktop.store.schema import Experiment, Preference
 
 if TYPE_CHECKING:  # pragma: no cover
-    from exptable_desktop.core.tableview import ExperimentTable
+    from exptable_desktop.core.experiment_table import ExperimentTable
 
 STAR_KEY = "star"  # the table column
 PREFIX = "star:"
@@ -63,7 +63,7 @@ def set_starred(user: str, ids: Iterable[str], starred: bool) -> list[str]:
 
 def star_column(table: "ExperimentTable"):
     """The table's star column, made on first use (codes 0 = starred, 1 = not; -1 = not known yet)."""
-    from exptable_desktop.core.tableview import Categorical
+    from exptable_desktop.core.experiment_table import Categorical
 
     cat = table.cats.get(STAR_KEY)
     if cat is None:

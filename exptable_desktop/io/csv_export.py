@@ -21,7 +21,8 @@ import numpy as np
 from exptable_desktop.core import columns as C
 from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core.filters import AnyFilter, SearchQuery
-from exptable_desktop.core.tableview import ExperimentTable, column_array, load_table
+from exptable_desktop.core.experiment_table import ExperimentTable, column_array
+from exptable_desktop.core.table_loading import load_table
 from exptable_desktop.store.bulk import Scope
 
 BOM = "\ufeff"
@@ -156,7 +157,7 @@ def format_column(table: ExperimentTable, key: str, slots: np.ndarray, options: 
 
 
 def format_values(key: str, values: np.ndarray, options: CsvOptions) -> list[str]:
-    """Cells of column ``key`` from its values (``tableview.column_array``'s shapes)."""
+    """Cells of column ``key`` from its values (``experiment_table.column_array``'s shapes)."""
     kind = C.spec_for(key).kind
     if kind == C.METRIC:
         return _precise(values) if options.precise or key in options.precise_keys else _rounded(values)

@@ -7,7 +7,7 @@ import time
 
 from PySide6.QtCore import Qt
 
-from exptable_desktop.core.tableview import fetch_changes
+from exptable_desktop.core.table_loading import fetch_changes
 from exptable_desktop.ui.table_loaders import RefreshFetcher
 
 

@@ -27,7 +27,7 @@ from exptable_desktop.core import database
 from exptable_desktop.core.database import Scope, close_database, read_only_reason
 from exptable_desktop.core.stars import STAR_KEY as STAR
 from exptable_desktop.core.stars import STARRED_ONLY
-from exptable_desktop.core.tableview import (
+from exptable_desktop.core.table_loading import (
     covers_most_of_db,
     load_base_table,
     load_custom_columns,

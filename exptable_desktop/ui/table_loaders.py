@@ -14,13 +14,12 @@ import time
 from PySide6.QtCore import Qt, QThread, QTimer, Signal
 
 from exptable_desktop.core.database import Scope, close_thread_connection, current_change_seq
-from exptable_desktop.core.tableview import (
-    CustomColumnData,
+from exptable_desktop.core.experiment_table import CustomColumnData, prepare_custom_column
+from exptable_desktop.core.table_loading import (
     covers_most_of_db,
     fetch_changes,
     load_base_table,
     load_custom_columns,
-    prepare_custom_column,
 )
 
 # Custom columns reach the UI thread at most this often (each hand-over costs a repaint).

@@ -1,4 +1,4 @@
-"""The source model of the experiments table: one row per experiment of a core.tableview table.
+"""The source model of the experiments table: one row per experiment of a core.experiment_table table.
 
 Rows are the table's live slots in storage order (``ExperimentTableModel``); the visible
 order, filter and search live in a proxy (ui.table_proxy), which asks core for them. Both
@@ -20,7 +20,7 @@ from PySide6.QtGui import QBrush, QColor
 from exptable_desktop.core import columns as C
 from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core import states as st
-from exptable_desktop.core.tableview import ChangeSet, CustomColumnData, ExperimentTable, RefreshResult
+from exptable_desktop.core.experiment_table import ChangeSet, CustomColumnData, ExperimentTable, RefreshResult
 from exptable_desktop.core.database import Scope
 from exptable_desktop.ui import palette
 from exptable_desktop.ui.roles import ColumnKeyRole, IdRole, StatusRole, TagsRole, TypeRole, ValueRole

@@ -20,7 +20,7 @@ from PySide6.QtCore import QAbstractProxyModel, QModelIndex, QObject, Qt, Signal
 
 from exptable_desktop.core import columns as C
 from exptable_desktop.core.filters import AnyFilter, SearchQuery
-from exptable_desktop.core.tableview import ChangeSet, CustomColumnData, ExperimentTable, RefreshResult
+from exptable_desktop.core.experiment_table import ChangeSet, CustomColumnData, ExperimentTable, RefreshResult
 from exptable_desktop.core.database import Scope
 from exptable_desktop.ui.table_model import ExperimentTableModel, contiguous_runs, inverse, sync_rows
 

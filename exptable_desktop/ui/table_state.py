@@ -10,7 +10,8 @@ from exptable_desktop.core import columns as C
 from exptable_desktop.core import database
 from exptable_desktop.core.filters import RangeFilter, TagFilter, ValueSetFilter
 from exptable_desktop.core.stars import STAR_KEY as STAR
-from exptable_desktop.core.tableview import covers_most_of_db, load_custom_columns, prepare_custom_column
+from exptable_desktop.core.experiment_table import prepare_custom_column
+from exptable_desktop.core.table_loading import covers_most_of_db, load_custom_columns
 from exptable_desktop.core.viewstate import TableState, default_state
 from exptable_desktop.ui.column_dialogs import HyperparamsDialog, MetricsDialog
 from exptable_desktop.ui.filter_popups import (

@@ -17,7 +17,7 @@ import pytest
 
 from exptable_desktop.core import actions, liveness, recording
 from exptable_desktop.core import states as st
-from exptable_desktop.core.tableview import fetch_changes
+from exptable_desktop.core.table_loading import fetch_changes
 from exptable_desktop.store import bulk
 from exptable_desktop.store import db as store_db
 from exptable_desktop.store.bulk import BASE_FIELDS

@@ -16,7 +16,8 @@ from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core import states as st
 from exptable_desktop.core.filters import RangeFilter, SearchQuery, ValueSetFilter
 from exptable_desktop.core.recording import create_experiment, record_batch, record_lifecycle, record_parameters
-from exptable_desktop.core.tableview import ExperimentTable, load_table
+from exptable_desktop.core.experiment_table import ExperimentTable
+from exptable_desktop.core.table_loading import load_table
 from exptable_desktop.io import csv_export
 from exptable_desktop.io.csv_export import CsvOptions, ExportCancelled, neutralize, table_for_export, write_csv
 from exptable_desktop.store.bulk import BASE_FIELDS, Scope

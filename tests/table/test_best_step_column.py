@@ -77,7 +77,7 @@ def _cells(table, key, ids):
 
 
 def _load(scope, keys, **kwargs):
-    from exptable_desktop.core.tableview import load_base_table, load_custom_columns
+    from exptable_desktop.core.table_loading import load_base_table, load_custom_columns
 
     table = load_base_table(scope)
     for key, values in load_custom_columns(scope, keys, expected_rows=table.n, **kwargs):
@@ -103,7 +103,7 @@ def test_key_title_and_parsing():
 @pytest.mark.both_backends
 def test_hand_computed_values_through_every_read(runs):
     from exptable_desktop.core.projects import find_project
-    from exptable_desktop.core.tableview import read_custom_values
+    from exptable_desktop.core.table_loading import read_custom_values
 
     keys = [ACC_AT_MIN_LOSS, ACC_AT_MAX_LOSS]
     everything = Scope(None, False)
@@ -169,7 +169,7 @@ def test_summary_without_the_best_iteration_reads_the_series(runs):
 
 @pytest.mark.both_backends
 def test_sorts_filters_exports_and_refreshes_like_a_metric(runs):
-    from exptable_desktop.core.tableview import fetch_changes
+    from exptable_desktop.core.table_loading import fetch_changes
     from exptable_desktop.io.csv_export import table_for_export, write_csv
 
     table = _load(Scope(None, False), [ACC_AT_MIN_LOSS], whole_db=True, keep_cache=False)

@@ -28,7 +28,7 @@ EVERYTHING = Scope(None, False)
 
 def _read(keys=KEYS, keep_cache=True, caplog=None):
     """(table with the columns, statements that read the columns' own rows)."""
-    from exptable_desktop.core.tableview import covers_most_of_db, load_base_table, load_custom_columns
+    from exptable_desktop.core.table_loading import covers_most_of_db, load_base_table, load_custom_columns
 
     table = load_base_table(EVERYTHING)
     if caplog is not None:
@@ -147,7 +147,7 @@ def test_a_big_patch_is_kept_and_a_cache_too_far_behind_is_read_again(runs, capl
 @pytest.mark.both_backends
 def test_exports_and_small_scopes_never_write_it(runs):
     from exptable_desktop.core.projects import get_or_create_project
-    from exptable_desktop.core.tableview import load_base_table, load_custom_columns, load_table
+    from exptable_desktop.core.table_loading import load_base_table, load_custom_columns, load_table
     from exptable_desktop.io.csv_export import table_for_export
 
     table = load_table(EVERYTHING, KEYS)

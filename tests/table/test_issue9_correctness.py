@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from exptable_desktop.core.filters import SearchQuery
-from exptable_desktop.core.tableview import ChangeSet, ExperimentTable
+from exptable_desktop.core.experiment_table import ChangeSet, ExperimentTable
 from exptable_desktop.store.bulk import BASE_FIELDS, Scope
 from tests.table.conftest import many_experiments
 

@@ -70,7 +70,7 @@ def test_whole_scope_answers_wait_for_the_whole_table(qtbot, db_url, big):
 
 
 def test_typing_a_longer_search_narrows_to_the_same_rows_as_a_fresh_search(qtbot, db_url, big):
-    from exptable_desktop.core.tableview import load_table
+    from exptable_desktop.core.table_loading import load_table
 
     win = open_window(qtbot, db_url)
     qtbot.waitUntil(lambda: not win.is_loading(), timeout=30000)
@@ -138,7 +138,7 @@ def test_middle_scope_shows_every_row_at_once_and_its_first_page_complete(qtbot,
 def test_custom_columns_load_in_few_statements_on_a_server(db, middle, caplog):
     import logging
 
-    from exptable_desktop.core.tableview import load_base_table, load_custom_columns
+    from exptable_desktop.core.table_loading import load_base_table, load_custom_columns
     from exptable_desktop.store.schema import database_proxy
     from peewee import SqliteDatabase
 

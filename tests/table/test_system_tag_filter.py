@@ -5,7 +5,7 @@ import pytest
 
 from exptable_desktop.core.filters import TagFilter
 from exptable_desktop.core.recording import create_experiment
-from exptable_desktop.core.tableview import load_base_table
+from exptable_desktop.core.table_loading import load_base_table
 from exptable_desktop.store.bulk import Scope
 
 

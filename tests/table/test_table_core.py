@@ -7,7 +7,7 @@ import pytest
 from exptable_desktop.core import columns as C
 from exptable_desktop.core import formatting as fmt
 from exptable_desktop.core.filters import RangeFilter, SearchQuery, TagFilter, ValueSetFilter, filter_from_dict
-from exptable_desktop.core.tableview import fetch_changes, load_table
+from exptable_desktop.core.table_loading import fetch_changes, load_table
 from exptable_desktop.core.viewstate import TableState, state_from_dict
 from exptable_desktop.store import bulk
 from exptable_desktop.store.bulk import Scope
@@ -117,7 +117,7 @@ def test_view_state_round_trip_drops_unknown_parts():
 
 
 def test_tag_filters_agree_with_and_without_the_tag_bit_index(populated):
-    from exptable_desktop.core import tableview
+    from exptable_desktop.core import experiment_table
 
     filters = [TagFilter("any", frozenset({"best"}), frozenset({"resnet"})),
                TagFilter("all", frozenset({"best"}), frozenset({"resnet"})),
@@ -135,12 +135,12 @@ def test_tag_filters_agree_with_and_without_the_tag_bit_index(populated):
     assert answers[2] == ["d-untagged", "f-draft", "g-sweep", "z-nlp"]
     assert answers[3] == []
     counts = fast.distinct_tags()
-    original_bits = tableview.TAG_BITS
-    tableview.TAG_BITS = 2  # fewer bits than tags: the table falls back to the tag tuples
+    original_bits = experiment_table.TAG_BITS
+    experiment_table.TAG_BITS = 2  # fewer bits than tags: the table falls back to the tag tuples
     try:
         slow = load_table(Scope(None, False))
     finally:
-        tableview.TAG_BITS = original_bits
+        experiment_table.TAG_BITS = original_bits
     assert not slow._tag_bits_ok
     for flt, expected in zip(filters, answers):
         slow.set_filter("tags", flt)
@@ -153,7 +153,7 @@ def test_tag_filters_agree_with_and_without_the_tag_bit_index(populated):
 def test_refresh_merge_sort_gives_the_same_order_as_a_full_sort(sort):
     import random
 
-    from exptable_desktop.core.tableview import ChangeSet, ExperimentTable
+    from exptable_desktop.core.experiment_table import ChangeSet, ExperimentTable
     from exptable_desktop.store.bulk import BASE_FIELDS
 
     rng = random.Random(5)

@@ -14,7 +14,7 @@ from exptable_desktop.core import columns as C
 from exptable_desktop.core.filters import SearchQuery, ValueSetFilter
 from exptable_desktop.core.recording import create_experiment
 from exptable_desktop.core.stars import STAR_KEY
-from exptable_desktop.core.tableview import CustomColumnData, ExperimentTable
+from exptable_desktop.core.experiment_table import CustomColumnData, ExperimentTable
 from exptable_desktop.store.bulk import Scope
 from exptable_desktop.ui.roles import IdRole
 from exptable_desktop.ui.table_model import CHECKED_ROW_TINT, ExperimentTableModel

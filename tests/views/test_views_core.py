@@ -218,7 +218,7 @@ def test_the_star_column_filters_sorts_and_answers_queries(populated):
     import numpy as np
 
     from exptable_desktop.core.query import evaluate
-    from exptable_desktop.core.tableview import load_table
+    from exptable_desktop.core.table_loading import load_table
     from exptable_desktop.store.bulk import Scope
 
     table = load_table(Scope(None, False))
