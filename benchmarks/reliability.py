@@ -173,7 +173,7 @@ def table_selection(rows: int, every: int = 5) -> list[str]:
         values = dict(id=f"{i:032x}", name=f"{families[i % 7]} lr=0.{i % 13:03d} run {i}", type="training",
                       status=statuses[i % 5], project=1 + i % 9, user=("ann", "bob", "eve")[i % 3], parent=None,
                       started=1.7e9 + i, last_update=1.7e9 + 2 * i, last_iteration=float(i % 5000), progress=None,
-                      description="", run_time=None, archived=False, created=1.7e9)
+                      description="", run_time=None, archived=False, development=False, created=1.7e9)
         return tuple(values[f] for f in BASE_FIELDS)
 
     table = ExperimentTable(rows + 64)
