@@ -3,7 +3,8 @@
     python benchmarks/store_bench.py                 # SQLite (and PostgreSQL if EXPTABLE_TEST_PG_URL is set)
     python benchmarks/store_bench.py --experiments 10 # a quicker, smaller run
 
-Goal (issue 2): one series of 1 million points reads back in under 100 ms.
+Goal (issue 2): one series of 1 million points reads back in under 100 ms; on PostgreSQL
+in 60 ms or less (issue 14: bytea read in binary, stored uncompressed).
 Points go through ``store.series.append_scalars`` in its dict-of-arrays form,
 one write transaction per experiment (the many-series experiments) or per
 10,000-point batch (the long series, as a script flushing as it trains would).
@@ -119,8 +120,10 @@ def print_table(rows: list[dict], args) -> None:
               f"{r['bytes_per_point']:>8.1f} {r['read_median_ms']:>20.1f} {r['read_min_ms']:>7.1f} "
               f"{r['read_max_ms']:>7.1f}")
     print("(PostgreSQL's size includes its empty-database baseline of a few MB)")
-    verdicts = [f"{r['backend']}: {'PASS' if r['read_median_ms'] < 100 else 'FAIL'}" for r in rows]
-    print(f"\ngoal: the 1M-point series read back in < 100 ms (median of {READS}) -> " + ", ".join(verdicts))
+    goals = {"sqlite": 100, "postgresql": 60}
+    verdicts = [f"{r['backend']} < {goals[r['backend']]} ms: "
+                f"{'PASS' if r['read_median_ms'] < goals[r['backend']] else 'FAIL'}" for r in rows]
+    print(f"\ngoal: the 1M-point series read back (median of {READS}) -> " + ", ".join(verdicts))
 
 
 def main() -> None:

@@ -1,8 +1,10 @@
 """Creating experiments and recording what they produce.
 
-The SDK, the demo generator, importers and the agent all write through here,
-so the read-only rule (nothing is added to a Published experiment) and the
-"every change moves last_update" rule hold for every writer.
+The SDK, the agent and the importers (ClearML offline, MLflow, TensorBoard) write
+through here, so the read-only rule (nothing is added to a Published experiment) and
+the "every change moves last_update" rule hold for them. Two writers that only add
+experiments not yet in the database go around it: the demo generator (through
+store.bulk_write, for speed) and bundle import (io.bundle copies the rows as they were).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from exptable_desktop.store.schema import (
     Tag,
 )
 from exptable_desktop.store import text as text_rules
-from exptable_desktop.store.series import append_scalars, new_series_rows
+from exptable_desktop.store.series import append_scalars, compact_series, new_series_rows
 from exptable_desktop.store.text import storable_text  # noqa: F401  (the SDK's and agent's name for it)
 
 
@@ -237,6 +239,11 @@ def record_artifact_row(experiment_id: str, art: Mapping[str, Any], now: float) 
         preserve=[getattr(Artifact, k) for k in data if k not in ("experiment", "kind", "mode", "name")]).execute())
 
 
+# A run that reaches one of these has stopped growing its series: their tails of small appended
+# rows are compacted into one row each (store.series.compact_series), as a bulk writer stores them.
+_RUN_ENDED = (st.COMPLETED, st.FAILED, st.ABORTED)
+
+
 def set_status(experiment_id: str, status: str, *, reason: str = "", message: str = "",
                force: bool = False) -> bool:
     """Move one experiment along the state machine (the SDK's and agent's own transitions).
@@ -257,6 +264,8 @@ def set_status(experiment_id: str, status: str, *, reason: str = "", message: st
                 changes["status_reason"] = reason
             if changes:
                 Experiment.update(last_update=time.time(), **changes).where(Experiment.id == experiment_id).execute()
+            if status in _RUN_ENDED:
+                compact_series(experiment_id)
             return True
         if not force and not st.can_transition(exp.status, status):
             return False
@@ -267,10 +276,11 @@ def set_status(experiment_id: str, status: str, *, reason: str = "", message: st
         changes["status_message"] = message
         if status == st.RUNNING:
             changes.update(started=exp.started or now, heartbeat=now, completed=None)
-        if status in (st.COMPLETED, st.FAILED, st.ABORTED):
+        if status in _RUN_ENDED:
             changes["completed"] = now
             if exp.started is not None:
                 changes["run_time"] = now - exp.started
+            compact_series(experiment_id)
         Experiment.update(**changes).where(Experiment.id == experiment_id).execute()
         return True
     return run_write(work)

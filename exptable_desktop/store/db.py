@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import random
 import re
@@ -95,9 +96,145 @@ def make_database(url: str) -> Database:
             password=unquote(parsed.password) if parsed.password else None,
             host=parsed.hostname or "localhost",
             port=parsed.port or 5432,
+            cursor_factory=_binary_copy_cursor(),
         )
     raise StoreError(f"unsupported database URL {url_for_display(url)}; "
                      "use sqlite:///path or postgresql://user:pass@host:port/db")
+
+
+# ---- PostgreSQL: large blobs in binary ---------------------------------------------------
+# psycopg2 receives every bytea as hex text: twice the bytes on the wire, then decoded on the
+# client, which was most of reading a 1,000,000-point series (187 ms of it). It cannot ask for
+# binary results, but COPY ... TO STDOUT (FORMAT binary) hands over the server's binary form
+# (bytea as the raw bytes). Our connections' cursors run such a statement through copy_expert and
+# return its rows like a SELECT's, so it goes through peewee (logging, errors) like any query.
+
+_COPY_BINARY_PREFIX = "COPY ("
+_COPY_BINARY_SUFFIX = ") TO STDOUT WITH (FORMAT binary)"
+_PGCOPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def binary_select_sql(select_sql: str) -> str:
+    """A SELECT (with its parameters) as a statement whose rows come back in PostgreSQL's binary
+    form on a connection ``make_database`` made: bytea as the bytes, text as UTF-8 bytes, integers
+    as big-endian bytes, NULL as None (each field a memoryview)."""
+    return _COPY_BINARY_PREFIX + select_sql + _COPY_BINARY_SUFFIX
+
+
+class BinaryCopyReader:
+    """Reads the stream of a COPY ... (FORMAT binary) piece by piece, as psycopg2's ``copy_expert``
+    writes it (one server message at a time, which is one row): ``rows`` are tuples of memoryviews
+    into those pieces, so the bytes are not copied again on the way. Pieces may split rows anywhere."""
+
+    def __init__(self):
+        self.rows: list[tuple] = []
+        self.finished = False
+        self._pieces: list[bytes] = []
+        self._size = 0
+        self._need = len(_PGCOPY_SIGNATURE) + 8  # the signature, flags and extension length
+        self._header_read = False
+
+    def write(self, piece: bytes) -> None:
+        self._pieces.append(piece)
+        self._size += len(piece)
+        if self._size < self._need:
+            return
+        data = self._pieces[0] if len(self._pieces) == 1 else b"".join(self._pieces)
+        used = self._parse(memoryview(data))
+        rest = data[used:]
+        self._pieces = [rest] if rest else []
+        self._size = len(rest)
+
+    def _parse(self, view: memoryview) -> int:
+        """Take the complete rows at the start of ``view``; returns the bytes used and sets
+        ``_need`` to how many bytes the next incomplete part needs."""
+        from_bytes = int.from_bytes
+        end = len(view)
+        at = 0
+        if not self._header_read:
+            if bytes(view[:len(_PGCOPY_SIGNATURE)]) != _PGCOPY_SIGNATURE:
+                raise StoreError("unexpected reply to a binary COPY: not PGCOPY data")
+            header = len(_PGCOPY_SIGNATURE) + 8 + from_bytes(view[len(_PGCOPY_SIGNATURE) + 4:
+                                                                  len(_PGCOPY_SIGNATURE) + 8], "big")
+            if end < header:
+                self._need = header
+                return 0
+            self._header_read = True
+            at = header
+        while not self.finished:
+            start = at
+            if end - at < 2:
+                self._need = 2
+                return start
+            fields = from_bytes(view[at:at + 2], "big", signed=True)
+            at += 2
+            if fields < 0:  # the trailer
+                self.finished = True
+                return at
+            row = []
+            for _ in range(fields):
+                if end - at < 4:
+                    self._need = at + 4 - start
+                    return start
+                size = from_bytes(view[at:at + 4], "big", signed=True)
+                at += 4
+                if size < 0:
+                    row.append(None)
+                    continue
+                if end - at < size:
+                    self._need = at + size - start
+                    return start
+                row.append(view[at:at + size])
+                at += size
+            self.rows.append(tuple(row))
+        return at
+
+
+@functools.lru_cache(maxsize=None)
+def _binary_copy_cursor():
+    from psycopg2.extensions import cursor as driver_cursor
+
+    class BinaryCopyCursor(driver_cursor):
+        """A psycopg2 cursor that also runs ``binary_select_sql`` statements, fetched like a SELECT."""
+
+        _copied: list | None = None
+
+        def execute(self, query, vars=None):
+            if isinstance(query, str) and query.startswith(_COPY_BINARY_PREFIX) \
+                    and query.endswith(_COPY_BINARY_SUFFIX):
+                reader = BinaryCopyReader()
+                self.copy_expert(self.mogrify(query, vars), reader)
+                if not reader.finished:
+                    raise StoreError("a binary COPY ended before its trailer")
+                self._copied = reader.rows
+                return None
+            self._copied = None
+            return super().execute(query, vars)
+
+        def fetchall(self):
+            if self._copied is None:
+                return super().fetchall()
+            rows, self._copied = self._copied, []
+            return rows
+
+        def fetchmany(self, size=None):
+            if self._copied is None:
+                return super().fetchmany(self.arraysize if size is None else size)
+            size = self.arraysize if size is None else size
+            rows, self._copied = self._copied[:size], self._copied[size:]
+            return rows
+
+        def fetchone(self):
+            if self._copied is None:
+                return super().fetchone()
+            return self._copied.pop(0) if self._copied else None
+
+        def __iter__(self):
+            if self._copied is None:
+                return super().__iter__()
+            return iter(self.fetchall())
+
+    return BinaryCopyCursor
 
 
 class _ReadOnlySqliteDatabase(SqliteDatabase):

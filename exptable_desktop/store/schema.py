@@ -31,6 +31,7 @@ def new_id() -> str:
 
 
 class BaseModel(Model):
+    """The base of every table: bound to the open database through ``database_proxy``."""
     class Meta:
         database = database_proxy
         legacy_table_names = False
@@ -39,6 +40,7 @@ class BaseModel(Model):
 # ---- Schema bookkeeping -------------------------------------------------
 
 class SchemaVersion(BaseModel):
+    """The schema version this database was migrated to (store.migrations), and when."""
     version = IntegerField()
     migrated_at = DoubleField()
 
@@ -46,6 +48,7 @@ class SchemaVersion(BaseModel):
 # ---- Projects and experiments -------------------------------------------
 
 class Project(BaseModel):
+    """A project; sub-projects point at their parent, and the full path joins the names with "/"."""
     id = AutoField()
     name = NameField(max_length=255)
     parent = ForeignKeyField("self", null=True, backref="children", on_delete="CASCADE")
@@ -57,6 +60,7 @@ class Project(BaseModel):
 
 
 class Queue(BaseModel):
+    """A named queue experiments wait in to be run by an agent."""
     id = AutoField()
     name = NameField(max_length=255, unique=True)
     created = DoubleField()
@@ -64,6 +68,7 @@ class Queue(BaseModel):
 
 
 class Experiment(BaseModel):
+    """One experiment (a ClearML task): its identity, life cycle, progress and the counters the table shows."""
     id = NameField(max_length=32, primary_key=True, default=new_id)
     name = NameField(max_length=1024)
     type = NameField(max_length=32, default="training")
@@ -121,6 +126,7 @@ class ChangeCounter(BaseModel):
 
 
 class Execution(BaseModel):
+    """How an experiment runs: repository, commit, entry point, uncommitted changes, packages, container."""
     experiment = ForeignKeyField(Experiment, primary_key=True, backref="execution_rows",
                                  on_delete="CASCADE")
     repository = RepositoryUrlField(default="")
@@ -141,6 +147,7 @@ class Execution(BaseModel):
 
 
 class Tag(BaseModel):
+    """A tag name, with the colours people chose for it."""
     id = AutoField()
     name = NameField(max_length=255, unique=True)
     background = NameField(max_length=16, null=True)
@@ -148,6 +155,7 @@ class Tag(BaseModel):
 
 
 class ExperimentTag(BaseModel):
+    """That an experiment carries a tag."""
     experiment = ForeignKeyField(Experiment, backref="tag_links", on_delete="CASCADE")
     tag = ForeignKeyField(Tag, backref="experiment_links", on_delete="CASCADE")
 
@@ -170,6 +178,7 @@ class HyperParam(BaseModel):
 
 
 class ConfigObject(BaseModel):
+    """A named configuration object of an experiment (a JSON, YAML, HOCON or text document)."""
     experiment = ForeignKeyField(Experiment, backref="configs", on_delete="CASCADE")
     name = NameField(max_length=255)
     description = LongTextField(default="")
@@ -227,6 +236,7 @@ class ScalarChunk(BaseModel):
 
 
 class SingleValue(BaseModel):
+    """A single named number an experiment reported (``report_single_value``), not a series."""
     experiment = ForeignKeyField(Experiment, backref="single_values", on_delete="CASCADE")
     name = NameField(max_length=255)
     value = DoubleField(null=True)
@@ -251,6 +261,7 @@ class Plot(BaseModel):
 
 
 class DebugSample(BaseModel):
+    """An image, audio or other file an experiment reported at an iteration (inline if small, else a path or URI)."""
     experiment = ForeignKeyField(Experiment, backref="debug_samples", on_delete="CASCADE")
     metric = NameField(max_length=255)
     variant = NameField(max_length=255)
@@ -283,6 +294,7 @@ class ConsoleChunk(BaseModel):
 
 
 class Artifact(BaseModel):
+    """A file or model an experiment used (input) or produced (output), stored by us or elsewhere."""
     experiment = ForeignKeyField(Experiment, backref="artifacts", on_delete="CASCADE")
     name = NameField(max_length=255)
     kind = NameField(max_length=16, default="artifact")  # artifact | model
@@ -303,6 +315,7 @@ class Artifact(BaseModel):
 # ---- Orchestration ---------------------------------------------------------
 
 class QueueEntry(BaseModel):
+    """An experiment waiting in a queue, at its position."""
     queue = ForeignKeyField(Queue, backref="entries", on_delete="CASCADE")
     experiment = ForeignKeyField(Experiment, unique=True, backref="queue_entries",
                                  on_delete="CASCADE")
@@ -314,6 +327,7 @@ class QueueEntry(BaseModel):
 
 
 class Worker(BaseModel):
+    """An agent that takes experiments from queues: its host, state, current experiment and resources."""
     name = NameField(max_length=255, primary_key=True)
     host = NameField(max_length=255, default="")
     status = NameField(max_length=32, default="idle")  # idle | busy | stopped
@@ -324,6 +338,7 @@ class Worker(BaseModel):
 
 
 class WorkerQueue(BaseModel):
+    """That a worker listens to a queue."""
     worker = ForeignKeyField(Worker, backref="queue_links", on_delete="CASCADE")
     queue = ForeignKeyField(Queue, backref="worker_links", on_delete="CASCADE")
 
@@ -332,6 +347,7 @@ class WorkerQueue(BaseModel):
 
 
 class WorkerStat(BaseModel):
+    """One sample of a worker's machine statistics (CPU, GPU, memory, network)."""
     worker = ForeignKeyField(Worker, backref="stats", on_delete="CASCADE")
     timestamp = DoubleField()
     data = LongTextField()  # JSON: cpu, gpu, memory, network
@@ -356,6 +372,7 @@ class SavedView(BaseModel):
 
 
 class Preference(BaseModel):
+    """A per-user setting, as JSON (the user "" holds database-wide ones)."""
     user = NameField(max_length=255)
     key = NameField(max_length=255)
     value = LongTextField()  # JSON

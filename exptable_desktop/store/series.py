@@ -1,7 +1,29 @@
-"""Scalar time series in chunks, and the metric summaries that go with them."""
+"""Scalar time series in chunks, and the metric summaries that go with them.
+
+How a series is stored: ``ScalarChunk`` rows, numbered by ``seq``, whose packed
+arrays read back to back in ``seq`` order are the series. All rows but the last
+few ("the tail") hold ``CHUNK_POINTS`` points each; a reader needs nothing more
+than that order, whatever the rows' sizes.
+
+How it grows: a live run flushes a few points per series every second. Rewriting
+the part-full last chunk each time wrote up to 96 KB per series for a few bytes
+of news, so a flush appends its points as a new small row instead, and small
+rows are merged like a log-structured merge: when ``MERGE_FANOUT`` trailing rows
+have the same size class (1-7 points, 8-63, 64-511, 512-4095), they become one
+row of the next class, and once the tail reaches ``CHUNK_POINTS`` it is rewritten
+as full chunks. A point is thus written at most about six times over its life,
+a flush writes bytes in proportion to its new points (amortised), and a tail
+never holds more than ``MAX_TAIL_ROWS`` rows, so reads stay a few hundred rows
+for a million points. When a run ends (``compact_series``) its tails become
+one row each, the layout a bulk writer makes.
+
+A merge replaces a suffix of a series' rows (the rows from some ``seq`` on) by
+rows numbered from that same ``seq``, so ``seq`` stays gap-free and ordered, and
+the position of a point in the series never changes: readers that follow a
+growing series keep a point count (``read_series_from``), not a row.
+"""
 from __future__ import annotations
 
-import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -10,11 +32,27 @@ from typing import Iterable
 import numpy as np
 from peewee import fn
 
+from exptable_desktop.store.chunking import chunked
+from exptable_desktop.store.db import binary_select_sql, is_sqlite
 from exptable_desktop.store.schema import Experiment, MetricSummary, ScalarChunk
 
 CHUNK_POINTS = 4096
+MERGE_FANOUT = 8
 _I8 = np.dtype("<i8")
 _F8 = np.dtype("<f8")
+
+
+def _size_class(count: int) -> int:
+    """0 for 1-7 points, 1 for 8-63, ...: ``floor(log_MERGE_FANOUT(count))``."""
+    size_class = 0
+    while count >= MERGE_FANOUT:
+        count //= MERGE_FANOUT
+        size_class += 1
+    return size_class
+
+
+# Rows a tail can hold: fewer than MERGE_FANOUT of each size class below a full chunk.
+MAX_TAIL_ROWS = (MERGE_FANOUT - 1) * (_size_class(CHUNK_POINTS - 1) + 1)
 
 
 @dataclass
@@ -37,7 +75,7 @@ def _group_points(points: Iterable[tuple]) -> dict[tuple[str, str], tuple[np.nda
         grouped[(metric, variant)].append((iteration, value, timestamp))
     out = {}
     for key, rows in grouped.items():
-        arr = np.array(rows, dtype=np.float64) if rows else np.zeros((0, 3))
+        arr = np.array(rows, dtype=np.float64)
         out[key] = (arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2])
     return out
 
@@ -59,6 +97,161 @@ def _chunk_rows(experiment_id, metric, variant, iters, values, stamps, offset: i
     return rows
 
 
+def _insert(table: str, columns: tuple[str, ...], rows: list[tuple], per_statement: int, suffix: str = "") -> None:
+    """``rows`` (values in ``columns`` order, as the database stores them) in multi-row INSERTs.
+
+    Written out rather than with peewee's ``insert_many``, whose per-value SQL building was
+    most of a flush's time at 100 series."""
+    db = ScalarChunk._meta.database
+    one = "(" + ", ".join([db.param] * len(columns)) + ")"
+    names = ", ".join(f'"{column}"' for column in columns)
+    for batch in chunked(rows, per_statement):
+        db.execute_sql(f'INSERT INTO "{table}" ({names}) VALUES {", ".join([one] * len(batch))}{suffix}',
+                       [value for row in batch for value in row])
+
+
+_CHUNK_COLUMNS = ("experiment_id", "metric", "variant", "seq", "count", "first_iteration", "last_iteration",
+                  "iterations", "values", "timestamps")
+_CHUNK_KEYS = ("experiment", "metric", "variant", "seq", "count", "first_iteration", "last_iteration",
+               "iterations", "values", "timestamps")
+
+
+# ---- Reading rows whose columns are packed arrays ---------------------------------------------
+
+def _fetch(sql: str, params: Iterable = ()) -> list[tuple]:
+    """The rows of a SELECT. On PostgreSQL they come in the server's binary form (blobs as
+    raw bytes, see ``store.db.binary_select_sql``): read text with ``_text``, integers with ``_int``."""
+    db = ScalarChunk._meta.database
+    if is_sqlite():
+        return db.execute_sql(sql, tuple(params)).fetchall()
+    return db.execute_sql(binary_select_sql(sql), tuple(params)).fetchall()
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else bytes(value).decode("utf-8")
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) else int.from_bytes(value, "big", signed=True)
+
+
+def _param() -> str:
+    return ScalarChunk._meta.database.param
+
+
+def _join(blobs: list, dtype: np.dtype) -> np.ndarray:
+    return np.frombuffer(b"".join(blobs), dtype=dtype)
+
+
+# ---- Appending ---------------------------------------------------------------------------------
+
+def _merge_start(counts: list[int]) -> int:
+    """Where the merge of a series' tail starts, given the point counts of its tail rows
+    (oldest first) and, last, of the points being appended: the index of the first row to
+    merge with the new points, or ``len(counts) - 1`` when they make a row of their own.
+
+    The rows from there on are rewritten as one, or as full chunks and one part-full row when
+    they hold ``CHUNK_POINTS`` or more (then the whole tail goes). Afterwards the tail's size
+    classes do not grow from old to new and no class holds ``MERGE_FANOUT`` rows, which bounds
+    both the rows a reader meets and how often a point is rewritten."""
+    if sum(counts) >= CHUNK_POINTS:
+        return 0
+    start = len(counts) - 1
+    total = counts[start]
+    while True:
+        size_class = _size_class(total)
+        if start > 0 and _size_class(counts[start - 1]) < size_class:
+            start -= 1  # a smaller row before a bigger one: absorbed, so classes never grow
+            total += counts[start]
+            continue
+        first = start
+        while first > 0 and _size_class(counts[first - 1]) == size_class and start - first + 1 < MERGE_FANOUT:
+            first -= 1
+        if start - first + 1 == MERGE_FANOUT:
+            total += sum(counts[first:start])
+            start = first
+            continue
+        return start
+
+
+def _tails(experiment_id: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, list]]:
+    """For each series ``(metric, variant)`` of the experiment that has rows: its last ``seq``
+    and its tail rows ``(id, seq, count)``, oldest first.
+
+    Only a series' last ``MAX_TAIL_ROWS`` rows are looked at, each series by its own backward
+    index range, so the cost does not depend on how long the series are, nor on the planner's
+    statistics (a join with a per-series MAX(seq) went quadratic on a table not yet analysed).
+    Any run of last rows is a valid tail to merge (the series reads the same), so rows an older
+    program left are handled too."""
+    db = ScalarChunk._meta.database
+    last_rows = (f'SELECT {{columns}} FROM "scalar_chunk" WHERE "experiment_id" = {{p}} AND "metric" = {{metric}} '
+                 f'AND "variant" = {{variant}} ORDER BY "seq" DESC LIMIT {MAX_TAIL_ROWS}')
+    rows: dict[tuple[str, str], list[tuple[int, int, int]]] = defaultdict(list)
+    for batch in chunked(list(keys), 100):
+        if is_sqlite():
+            # One sub-select per series; SQLite plans them in microseconds.
+            one = "SELECT * FROM (" + last_rows.format(columns='"metric", "variant", "id", "seq", "count"', p="?",
+                                                        metric="?", variant="?") + ")"
+            sql = " UNION ALL ".join([one] * len(batch))
+            params = [value for metric, variant in batch for value in (experiment_id, metric, variant)]
+        else:
+            # PostgreSQL takes milliseconds to plan a hundred sub-selects: one LATERAL instead.
+            sql = ('SELECT k."metric", k."variant", r."id", r."seq", r."count" '
+                   'FROM unnest(%s::text[], %s::text[]) AS k("metric", "variant") CROSS JOIN LATERAL ('
+                   + last_rows.format(columns='"id", "seq", "count"', p="%s", metric='k."metric"',
+                                      variant='k."variant"') + ') AS r')
+            params = [[metric for metric, _ in batch], [variant for _, variant in batch], experiment_id]
+        for metric, variant, row_id, seq, count in db.execute_sql(sql, params).fetchall():
+            rows[(metric, variant)].append((row_id, seq, count))
+    out = {}
+    for key, series_rows in rows.items():
+        series_rows.sort(key=lambda row: row[1])
+        first = len(series_rows)
+        while first > 0 and series_rows[first - 1][2] < CHUNK_POINTS:
+            first -= 1
+        out[key] = (series_rows[-1][1], series_rows[first:])
+    return out
+
+
+def _rewrite_tails(experiment_id: str, plans: list[tuple]) -> None:
+    """Write each series' new rows, merged with the tail rows it replaces.
+
+    ``plans``: ``(metric, variant, first_seq, replaced, iters, values, stamps)`` where
+    ``replaced`` are tail rows ``(id, seq, count)`` whose points come before the new ones."""
+    replaced_ids = [row[0] for plan in plans for row in plan[3]]
+    blobs: dict[int, tuple] = {}
+    p = _param()
+    for batch in chunked(replaced_ids):
+        marks = ", ".join([p] * len(batch))
+        for row_id, *arrays in _fetch(f'SELECT "id", "iterations", "values", "timestamps" FROM "scalar_chunk" '
+                                      f'WHERE "id" IN ({marks})', batch):
+            blobs[_int(row_id)] = arrays
+    new_rows = []
+    for metric, variant, first_seq, replaced, iters, values, stamps in plans:
+        if replaced:
+            old = [blobs[row[0]] for row in replaced]
+            iters = np.concatenate([_join([b[0] for b in old], _I8), iters])
+            values = np.concatenate([_join([b[1] for b in old], _F8), values])
+            stamps = np.concatenate([_join([b[2] for b in old], _F8), stamps])
+        new_rows.extend(_chunk_rows(experiment_id, metric, variant, iters, values, stamps, 0, first_seq))
+    for batch in chunked(replaced_ids):
+        ScalarChunk.delete().where(ScalarChunk.id.in_(batch)).execute()
+    _insert("scalar_chunk", _CHUNK_COLUMNS, [tuple(row[k] for k in _CHUNK_KEYS) for row in new_rows], 200)
+
+
+def _stored_names(grouped: dict) -> dict:
+    """``grouped`` keyed by the names as the database keeps them (cut, cleaned), so a series is
+    found again; keys that become one have their points joined, in order."""
+    metric_field, variant_field = ScalarChunk.metric, ScalarChunk.variant
+    out: dict = {}
+    for (metric, variant), arrays in grouped.items():
+        key = (metric_field.db_value(metric), variant_field.db_value(variant))
+        if key in out:
+            arrays = tuple(np.concatenate([np.asarray(a), np.asarray(b)]) for a, b in zip(out[key], arrays))
+        out[key] = arrays
+    return out
+
+
 def append_scalars(experiment_id: str, points: Iterable[tuple] | dict, *, now: float | None = None) -> int:
     """Append ``(metric, variant, iteration, value, timestamp)`` points and update summaries.
 
@@ -66,22 +259,16 @@ def append_scalars(experiment_id: str, points: Iterable[tuple] | dict, *, now: f
     ``{(metric, variant): (iterations, values, timestamps)}`` of arrays, which
     bulk loaders use to skip the tuple stage. Returns the number of points.
     """
-    grouped = points if isinstance(points, dict) else _group_points(points)
+    grouped = _stored_names(points if isinstance(points, dict) else _group_points(points))
     if not grouped:
         return 0
     now = time.time() if now is None else now
-    tails = {
-        (m, v): seq
-        for m, v, seq in ScalarChunk.select(ScalarChunk.metric, ScalarChunk.variant, fn.MAX(ScalarChunk.seq))
-        .where(ScalarChunk.experiment == experiment_id)
-        .group_by(ScalarChunk.metric, ScalarChunk.variant)
-        .tuples()
-    }
+    tails = _tails(experiment_id, grouped)
     summaries = {
         (s.metric, s.variant): s
-        for s in MetricSummary.select().where(MetricSummary.experiment == experiment_id)
+        for s in MetricSummary.select().where(MetricSummary.experiment == experiment_id).namedtuples()
     }
-    new_chunks = []
+    plans = []
     summary_rows = []
     total = 0
     max_iteration = None
@@ -93,31 +280,14 @@ def append_scalars(experiment_id: str, points: Iterable[tuple] | dict, *, now: f
         if n == 0:
             continue
         total += n
-        offset = 0
-        next_seq = 0
-        if (metric, variant) in tails:
-            seq = tails[(metric, variant)]
-            tail = ScalarChunk.get(
-                (ScalarChunk.experiment == experiment_id) & (ScalarChunk.metric == metric)
-                & (ScalarChunk.variant == variant) & (ScalarChunk.seq == seq))
-            next_seq = seq + 1
-            room = CHUNK_POINTS - tail.count
-            if room > 0:
-                take = min(room, n)
-                tail.iterations = bytes(tail.iterations) + _pack(iters[:take], _I8)
-                tail.values = bytes(tail.values) + _pack(values[:take], _F8)
-                tail.timestamps = bytes(tail.timestamps) + _pack(stamps[:take], _F8)
-                tail.count += take
-                tail.last_iteration = int(iters[take - 1])
-                tail.save()
-                offset = take
-        new_chunks.extend(_chunk_rows(experiment_id, metric, variant, iters, values, stamps, offset, next_seq))
+        last_seq, tail = tails.get((metric, variant), (-1, []))
+        replaced = tail[_merge_start([row[2] for row in tail] + [n]):]
+        plans.append((metric, variant, replaced[0][1] if replaced else last_seq + 1, replaced, iters, values, stamps))
         summary_rows.append(_merge_summary(experiment_id, metric, variant,
                                            summaries.get((metric, variant)), iters, values))
         top = int(iters.max())
         max_iteration = top if max_iteration is None else max(max_iteration, top)
-    for start in range(0, len(new_chunks), 200):
-        ScalarChunk.insert_many(new_chunks[start:start + 200]).execute()
+    _rewrite_tails(experiment_id, plans)
     upsert_summaries(summary_rows)
     if max_iteration is not None:
         current = (Experiment.select(Experiment.last_iteration)
@@ -127,8 +297,16 @@ def append_scalars(experiment_id: str, points: Iterable[tuple] | dict, *, now: f
     return total
 
 
-def _finite_or_none(x: float) -> float | None:
-    return None if (x is None or not math.isfinite(x)) else float(x)
+def compact_series(experiment_id: str) -> int:
+    """Merge every series' tail into full chunks and at most one part-full row (call inside a
+    write transaction, when a run ends: its series stop growing). Returns how many series it merged."""
+    empty_i8, empty_f8 = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+    keys = (ScalarChunk.select(ScalarChunk.metric, ScalarChunk.variant).distinct()
+            .where(ScalarChunk.experiment == experiment_id).tuples())
+    plans = [(metric, variant, tail[0][1], tail, empty_i8, empty_f8, empty_f8)
+             for (metric, variant), (_last, tail) in _tails(experiment_id, list(keys)).items() if len(tail) > 1]
+    _rewrite_tails(experiment_id, plans)
+    return len(plans)
 
 
 def _merge_summary(experiment_id, metric, variant, old, iters, values) -> dict:
@@ -158,31 +336,65 @@ def _merge_summary(experiment_id, metric, variant, old, iters, values) -> dict:
     return row
 
 
+_SUMMARY_FIELDS = ("first", "last", "last_iteration", "count", "finite_count", "total",
+                   "min", "min_iteration", "max", "max_iteration")
+
+
 def upsert_summaries(rows: list[dict]) -> None:
+    """Insert or replace MetricSummary rows (dicts as ``_merge_summary`` makes them)."""
     if not rows:
         return
-    update_fields = ["first", "last", "last_iteration", "count", "finite_count", "total",
-                     "min", "min_iteration", "max", "max_iteration"]
-    for start in range(0, len(rows), 500):
-        (MetricSummary.insert_many(rows[start:start + 500])
-         .on_conflict(conflict_target=[MetricSummary.experiment, MetricSummary.metric, MetricSummary.variant],
-                      preserve=[getattr(MetricSummary, f) for f in update_fields])
-         .execute())
+    columns = ("experiment_id", "metric", "variant") + _SUMMARY_FIELDS
+    update = ", ".join(f'"{f}" = EXCLUDED."{f}"' for f in _SUMMARY_FIELDS)
+    metric_field, variant_field = MetricSummary.metric, MetricSummary.variant
+    values = [(row["experiment"], metric_field.db_value(row["metric"]), variant_field.db_value(row["variant"]),
+               *(row[f] for f in _SUMMARY_FIELDS)) for row in rows]
+    _insert("metric_summary", columns, values, 500,
+            f' ON CONFLICT ("experiment_id", "metric", "variant") DO UPDATE SET {update}')
+
+
+# ---- Reading -----------------------------------------------------------------------------------
+
+def _series_where(p: str) -> str:
+    return f'"experiment_id" = {p} AND "metric" = {p} AND "variant" = {p}'
 
 
 def read_series(experiment_id: str, metric: str, variant: str) -> Series:
-    rows = (ScalarChunk.select(ScalarChunk.iterations, ScalarChunk.values, ScalarChunk.timestamps)
-            .where((ScalarChunk.experiment == experiment_id) & (ScalarChunk.metric == metric)
-                   & (ScalarChunk.variant == variant))
-            .order_by(ScalarChunk.seq).tuples())
-    its, vals, stamps = [], [], []
-    for i, v, t in rows:
-        its.append(i)
-        vals.append(v)
-        stamps.append(t)
-    return Series(np.frombuffer(b"".join(its), dtype=_I8),
-                  np.frombuffer(b"".join(vals), dtype=_F8),
-                  np.frombuffer(b"".join(stamps), dtype=_F8))
+    rows = _fetch(f'SELECT "iterations", "values", "timestamps" FROM "scalar_chunk" '
+                  f'WHERE {_series_where(_param())} ORDER BY "seq"', (experiment_id, metric, variant))
+    return Series(_join([r[0] for r in rows], _I8), _join([r[1] for r in rows], _F8),
+                  _join([r[2] for r in rows], _F8))
+
+
+def read_series_from(experiment_id: str, metric: str, variant: str, start: int, *,
+                     timestamps: bool = True) -> Series:
+    """The points of a series from the ``start``-th on (0 = all), reading only the rows that hold them.
+
+    For following a growing series: keep how many points were read, ask for the rest. Without
+    ``timestamps`` a third less is read and the Series holds an empty array for them."""
+    if start <= 0:
+        if timestamps:
+            return read_series(experiment_id, metric, variant)
+        start = 0
+    p = _param()
+    blobs = '"iterations", "values"' + (', "timestamps"' if timestamps else "")
+    # The row holding point ``start``: the first whose running total of points passes it. Found by
+    # uncorrelated sub-selects over (seq, count) alone, each run once, and all in one statement, so
+    # one snapshot: a merge committed meanwhile cannot shift the rows under the count.
+    holding = (f'(SELECT {{column}} FROM (SELECT "seq", "count", SUM("count") OVER (ORDER BY "seq") AS "stop" '
+               f'FROM "scalar_chunk" WHERE {_series_where(p)}) AS ends WHERE "stop" > {p} ORDER BY "seq" LIMIT 1)')
+    first_point, first_seq = holding.format(column='"stop" - "count"'), holding.format(column='"seq"')
+    rows = _fetch(f'SELECT {first_point}, {blobs} FROM "scalar_chunk" '
+                  f'WHERE {_series_where(p)} AND "seq" >= {first_seq} ORDER BY "seq"',
+                  (experiment_id, metric, variant, start, experiment_id, metric, variant,
+                   experiment_id, metric, variant, start))
+    if not rows:
+        empty = np.zeros(0, dtype=_F8)
+        return Series(np.zeros(0, dtype=_I8), empty, empty)
+    skip = start - _int(rows[0][0])
+    columns = [_join([r[1] for r in rows], _I8)[skip:], _join([r[2] for r in rows], _F8)[skip:]]
+    columns.append(_join([r[3] for r in rows], _F8)[skip:] if timestamps else np.zeros(0, dtype=_F8))
+    return Series(*columns)
 
 
 def list_series(experiment_id: str) -> list[tuple[str, str]]:
@@ -200,8 +412,6 @@ def count_points(experiment_id: str | None = None) -> int:
 
 # ---- Bulk reads for comparisons: one query per series name, not one per experiment -------
 
-_IN_BATCH = 500  # keeps IN (...) lists under every backend's parameter limit
-
 
 def read_series_many(experiment_ids: Iterable[str], metric: str, variant: str, *,
                      timestamps: bool = True) -> dict[str, Series]:
@@ -211,24 +421,20 @@ def read_series_many(experiment_ids: Iterable[str], metric: str, variant: str, *
     ``timestamps`` a third less is read and each Series holds an empty array.
     """
     ids = list(dict.fromkeys(experiment_ids))
-    columns = [ScalarChunk.experiment, ScalarChunk.iterations, ScalarChunk.values]
-    if timestamps:
-        columns.append(ScalarChunk.timestamps)
-    parts: dict[str, list[list[bytes]]] = {}
-    for start in range(0, len(ids), _IN_BATCH):
-        batch = ids[start:start + _IN_BATCH]
-        rows = (ScalarChunk.select(*columns)
-                .where(ScalarChunk.experiment.in_(batch) & (ScalarChunk.metric == metric)
-                       & (ScalarChunk.variant == variant))
-                .order_by(ScalarChunk.experiment, ScalarChunk.seq).tuples())
+    columns = '"experiment_id", "iterations", "values"' + (', "timestamps"' if timestamps else "")
+    p = _param()
+    parts: dict[str, list[list]] = {}
+    for batch in chunked(ids):
+        marks = ", ".join([p] * len(batch))
+        rows = _fetch(f'SELECT {columns} FROM "scalar_chunk" WHERE "experiment_id" IN ({marks}) '
+                      f'AND "metric" = {p} AND "variant" = {p} ORDER BY "experiment_id", "seq"',
+                      [*batch, metric, variant])
         for exp_id, *blobs in rows:
-            lists = parts.setdefault(exp_id, [[], [], []])
+            lists = parts.setdefault(_text(exp_id), [[], [], []])
             for n, blob in enumerate(blobs):
-                lists[n].append(bytes(blob))
+                lists[n].append(blob)
     empty = np.zeros(0, dtype=_F8)
-    return {exp_id: Series(np.frombuffer(b"".join(its), dtype=_I8),
-                           np.frombuffer(b"".join(vals), dtype=_F8),
-                           np.frombuffer(b"".join(stamps), dtype=_F8) if timestamps else empty)
+    return {exp_id: Series(_join(its, _I8), _join(vals, _F8), _join(stamps, _F8) if timestamps else empty)
             for exp_id, (its, vals, stamps) in parts.items()}
 
 
@@ -236,8 +442,7 @@ def list_series_many(experiment_ids: Iterable[str]) -> dict[tuple[str, str], lis
     """``(metric, variant)`` -> the experiments that reported it, in one query per 500 ids."""
     ids = list(dict.fromkeys(experiment_ids))
     out: dict[tuple[str, str], list[str]] = {}
-    for start in range(0, len(ids), _IN_BATCH):
-        batch = ids[start:start + _IN_BATCH]
+    for batch in chunked(ids):
         query = (MetricSummary.select(MetricSummary.experiment, MetricSummary.metric, MetricSummary.variant)
                  .where(MetricSummary.experiment.in_(batch)))
         sql, params = query.sql()
@@ -245,8 +450,6 @@ def list_series_many(experiment_ids: Iterable[str]) -> dict[tuple[str, str], lis
         for exp_id, metric, variant in MetricSummary._meta.database.execute_sql(sql, params).fetchall():
             out.setdefault((metric, variant), []).append(exp_id)
     return dict(sorted(out.items()))
-
-
 # ---- Series of a new experiment, for bulk writers ------------------------------------------
 
 def new_series_rows(experiment_id: str, grouped: dict[tuple[str, str], tuple]) -> tuple[list[dict], list[dict], int | None]:
