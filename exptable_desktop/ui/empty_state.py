@@ -37,7 +37,7 @@ class EmptyState(QWidget):
     ``set_content`` changes what it says, so one widget serves a view's several empty cases.
     """
 
-    action_clicked = Signal()
+    sig_action_clicked = Signal()
 
     def __init__(self, title: str = "", body: str = "", code: str = "", *, icon: str | None = None,
                  action: str = "", object_name: str = "emptyState", parent: QWidget | None = None):
@@ -72,7 +72,7 @@ class EmptyState(QWidget):
         self.copy_button.clicked.connect(self.copy_code)
         self.action_button = QPushButton()
         self.action_button.setObjectName("emptyStateAction")
-        self.action_button.clicked.connect(self.action_clicked)
+        self.action_button.clicked.connect(self.sig_action_clicked)
 
         # As wide as there is room for, up to COLUMN_WIDTH, centred: the column's stretch outweighs the
         # margins' until it is at its widest, then they share what is left.
@@ -123,7 +123,7 @@ class EmptyState(QWidget):
         self.copy_button.setVisible(bool(code))
 
     def set_action(self, text: str) -> None:
-        """A button under the text doing the first step (``action_clicked``); "" for none."""
+        """A button under the text doing the first step (``sig_action_clicked``); "" for none."""
         self.action_button.setText(text)
         self.action_button.setVisible(bool(text))
 

@@ -3,7 +3,8 @@
 Four cases: a search or filter that nothing passes (clear them), an empty project, a database
 with no experiments yet (both: New Experiment, or the two lines that make a script record one)
 and an empty archive. The message lies over the table's rows, under its header, so the columns
-and their filter marks stay in view.
+and their filter marks stay in view; views showing the same rows (the details card list) get the
+same message over theirs (``cover``).
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class TableEmptyState(QObject):
 
     ``kind()`` is which case it is (``NO_MATCH``, ``EMPTY_PROJECT``, ``EMPTY_DATABASE``,
     ``EMPTY_ARCHIVE``) or None while there are rows. It follows the table's model and is told of
-    scope changes by the window (``update``).
+    scope changes by the window (``update``). ``cover`` lays the same message over another view of
+    the table's rows.
     """
 
     def __init__(self, window):
@@ -42,8 +44,10 @@ class TableEmptyState(QObject):
         table_view = window.table_view
         self.view = EmptyState(icon="view-table", object_name="tableEmpty", parent=table_view)
         self.view.hide()
-        self.view.action_clicked.connect(self._act)
+        self.view.sig_action_clicked.connect(self._act)
         self._kind: str | None = None
+        # (item view, its message): the table's first, then those ``cover`` added.
+        self._covered: list[tuple[object, EmptyState]] = [(table_view, self.view)]
         table_view.viewport().installEventFilter(self)
         model = window.model
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.layoutChanged):
@@ -51,6 +55,17 @@ class TableEmptyState(QObject):
 
     def kind(self) -> str | None:
         return self._kind
+
+    def cover(self, item_view, object_name: str = "listEmpty") -> EmptyState:
+        """Say the table's message over ``item_view``'s rows too (a view of the same rows, such as
+        the details card list), with the same button; returns that message widget."""
+        view = EmptyState(icon="view-table", object_name=object_name, parent=item_view)
+        view.hide()
+        view.sig_action_clicked.connect(self._act)
+        self._covered.append((item_view, view))
+        item_view.viewport().installEventFilter(self)
+        self.update()
+        return view
 
     def update(self, *_args) -> None:
         table = self.window.model.table
@@ -66,13 +81,22 @@ class TableEmptyState(QObject):
         self._kind = kind
         if kind is not None:  # said again each time: the search, the filters or the project may differ
             self._say(kind, table)
-        self.view.setVisible(kind is not None)
+        for _item_view, view in self._covered:
+            view.setVisible(kind is not None)
         if kind is not None:
             self._place()
 
     # ---- What it says ------------------------------------------------------------------------------------
 
     def _say(self, kind: str, table) -> None:
+        title, body, code, icon, action = self._content(kind, table)
+        for _item_view, view in self._covered:
+            view.set_content(title, body, code)
+            view.set_icon(icon)
+            view.set_action(action)
+
+    def _content(self, kind: str, table) -> tuple[str, str, str, str, str]:
+        """What the message says for ``kind``: (title, body, code, icon, button text)."""
         can_create = self.window.new_experiment_button.isEnabled()
         if kind == NO_MATCH:
             total = int(table.alive[:table.n].sum())
@@ -87,17 +111,11 @@ class TableEmptyState(QObject):
             what = " and ".join(reasons) or "the filters"
             body = (f"None of the {total:,} experiments here passes {what}." if total > 1
                     else f"The one experiment here does not pass {what}.")
-            self.view.set_content("No experiments match", body)
-            self.view.set_icon("search")
-            self.view.set_action("Clear search and filters")
-            return
+            return "No experiments match", body, "", "search", "Clear search and filters"
         if kind == EMPTY_ARCHIVE:
-            self.view.set_content("The archive is empty",
-                                  "Experiments you archive move here, out of the table's way, until you "
-                                  "restore them.")
-            self.view.set_icon("archive")
-            self.view.set_action("Close archive")
-            return
+            return ("The archive is empty",
+                    "Experiments you archive move here, out of the table's way, until you restore them.",
+                    "", "archive", "Close archive")
         project = self.window.current_project_path() if kind == EMPTY_PROJECT else None
         where = "this project" if kind == EMPTY_PROJECT else "this database"
         archived = self._archived_count()
@@ -110,9 +128,8 @@ class TableEmptyState(QObject):
         how = ("Create one with New Experiment, or add these two lines to a Python script:" if can_create
                else "Add these two lines to a Python script:")
         body = found + how
-        self.view.set_content(title, body, sdk_snippet(project))
-        self.view.set_icon("project" if kind == EMPTY_PROJECT else "all-experiments")
-        self.view.set_action("New Experiment…" if can_create else "")
+        return (title, body, sdk_snippet(project), "project" if kind == EMPTY_PROJECT else "all-experiments",
+                "New Experiment…" if can_create else "")
 
     def _archived_count(self) -> int:
         """The scope's archived experiments: an empty table is not always an empty project."""
@@ -133,8 +150,9 @@ class TableEmptyState(QObject):
     # ---- Where -------------------------------------------------------------------------------------------
 
     def _place(self) -> None:
-        self.view.setGeometry(self.window.table_view.viewport().geometry())
-        self.view.raise_()
+        for item_view, view in self._covered:
+            view.setGeometry(item_view.viewport().geometry())
+            view.raise_()
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
         if event.type() == QEvent.Type.Resize and self._kind is not None:

@@ -75,9 +75,17 @@ FIT_MAX_LABELS = 500
 # to the rows on screen, so "a few seconds ago" is never cut when a refresh brings it.
 DATE_SAMPLES = ("a few seconds ago", "44 minutes ago", "21 hours ago", "25 days ago", "10 months ago")
 CELL_PADDING = 20
-# What CellDelegate draws beside a TYPE or STATUS label: margins and the icon, and STATUS's progress bar.
-ICON_CELL_EXTRA = 40
+# What CellDelegate._paint_cell takes beside a TYPE or STATUS label: the 8 px left margin, the 16 px
+# icon and its gap (22), the 6 px right margin and the 6 px before the text's end; and STATUS's
+# progress bar (44) with room to spare; plus 2 px because elidedText measures fractional advances
+# and elides a text exactly its integer horizontalAdvance wide. Less than this and the widest label
+# is elided.
+ICON_CELL_EXTRA = 8 + 22 + 6 + 6 + 2
 PROGRESS_EXTRA = 50
+# Every label a TYPE or STATUS cell can show, not only those of the rows loaded so far: a refresh
+# that brings the first "Data Processing" experiment finds the column already wide enough.
+KNOWN_LABELS = {C.TYPE: tuple(st.type_label(t) for t in st.TASK_TYPES),
+                C.STATUS: tuple(dict.fromkeys(st.STATUS_LABELS.values()))}
 
 
 class FilterHeader(QHeaderView):
@@ -629,7 +637,8 @@ class ExperimentTableView(QTableView):
             labels = None
         if spec.kind == C.DATE:
             content = max(metrics.horizontalAdvance(t) for t in DATE_SAMPLES) + CELL_PADDING
-        elif labels is not None:
+        elif labels is not None or spec.kind in KNOWN_LABELS:
+            labels = [*(labels or ()), *KNOWN_LABELS.get(spec.kind, ())]
             content = max((metrics.horizontalAdvance(label) for label in labels), default=0)
             if spec.kind in (C.TYPE, C.STATUS):
                 content += ICON_CELL_EXTRA + (PROGRESS_EXTRA if spec.kind == C.STATUS else 0)

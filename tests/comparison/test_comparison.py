@@ -99,11 +99,11 @@ def test_view_details_and_archive_from_the_experiment_menu(window, qtbot, experi
     window.refresh_now()
     window.set_view_mode("comparison")
     page = window.comparison_controller.view
-    page.sig_archive.emit([experiments[0]])
+    page.sig_archive_requested.emit([experiments[0]])
     qtbot.waitUntil(lambda: experiments[0] not in window.visible_ids(), timeout=3000)
     assert recording_archived(experiments[0])
     window.set_view_mode("comparison")
-    page.sig_open_details.emit(experiments[2])
+    page.sig_details_requested.emit(experiments[2])
     assert window.view_mode() == "details"
     assert window.current_experiment_id() == experiments[2]
 

@@ -410,7 +410,7 @@ def test_show_differing_adds_those_columns_to_the_experiments_table(qtbot, db_ur
     ids = make_sweep(3)
     window = open_window(qtbot, db_url, 3)
     tab = hyperparams_tab(qtbot, compared(ids))
-    tab.sig_add_table_columns.connect(window.add_custom_columns)
+    tab.sig_table_columns_requested.connect(window.add_custom_columns)
     keys = tab.show_differing_in_table()
     sources = {spec_for(k).source for k in keys}
     # Three runs share the model and the batch size (diff_support): those stay out.
@@ -429,7 +429,7 @@ def test_show_differing_is_off_when_all_parameters_agree(qtbot, db):
         recording.record_parameters(exp_id, "Args", {"lr": {"value": "0.1"}})
     tab = hyperparams_tab(qtbot, compared(ids))
     assert not tab.table_button.isEnabled()
-    with qtbot.assertNotEmitted(tab.sig_add_table_columns):
+    with qtbot.assertNotEmitted(tab.sig_table_columns_requested):
         assert tab.show_differing_in_table() == []
 
 
@@ -490,14 +490,14 @@ def test_hovering_a_line_focuses_it_and_clicking_hides_it(qtbot, db):
     assert tab.experiment_at(QPointF(point.x() - 60, point.y())) is None
     tab.focus(None)
     assert curves[ids[0]].opacity() == 1.0
-    with qtbot.waitSignal(tab.sig_set_hidden) as signal:
+    with qtbot.waitSignal(tab.sig_visibility_requested) as signal:
         tab.hide_experiment(ids[2])
     assert signal.args == [ids[2], True]
     assert ids[2] not in tab.curves() and tab.show_hidden_button.isVisible()
     # The page answers with the hidden flag; showing all asks it to show them again.
     tab.set_experiments([e.with_hidden(e.id == ids[2]) for e in experiments])
     assert ids[2] not in tab.curves()
-    with qtbot.waitSignal(tab.sig_set_hidden) as signal:
+    with qtbot.waitSignal(tab.sig_visibility_requested) as signal:
         tab.show_all_hidden()
     assert signal.args == [ids[2], False] and ids[2] in tab.curves()
 
@@ -615,7 +615,7 @@ def test_the_tabs_on_the_compare_page_share_order_hiding_and_the_toggle(qtbot, d
     hyper.show_view(PARALLEL)
     hyper.parallel.hide_experiment(ids[0])
     assert page.experiment(ids[0]).hidden and ids[0] not in hyper.parallel.curves()
-    with qtbot.waitSignal(page.sig_add_table_columns) as signal:
+    with qtbot.waitSignal(page.sig_table_columns_requested) as signal:
         hyper.show_differing_in_table()
     assert signal.args[0] == hyper.differing_columns()
 

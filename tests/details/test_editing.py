@@ -179,7 +179,7 @@ def test_header_rename_tags_and_description_in_any_state(panel, draft_experiment
     recording.set_status(draft_experiment, st.PUBLISHED, force=True)
     panel.show_experiment(draft_experiment)
     header = panel.header
-    with qtbot.waitSignal(panel.experiment_edited):
+    with qtbot.waitSignal(panel.sig_experiment_edited):
         header.name_edit.setText("renamed run")
         header.commit_name()
     assert Experiment.get_by_id(draft_experiment).name == "renamed run"

@@ -261,3 +261,22 @@ def test_a_window_closed_in_details_mode_opens_on_the_table_beside_the_projects(
     install_details(second)
     assert second.view_mode() == "table" and second.projects_dock.isVisible()
     assert second.details_dock.isHidden()
+
+
+def test_a_search_nothing_matches_says_so_over_the_card_list(window, qtbot, experiments):
+    controller = install_details(window)
+    window.set_view_mode("details")
+    message = controller.card_list_empty_state
+    assert controller.list_host.isVisible() and not message.isVisible()
+    window.search_box.setText("no-such-experiment")
+    qtbot.waitUntil(lambda: controller.cards_model.rowCount() == 0)
+    # What the table says, over the list's rows, with the same button.
+    table_message = window.table_empty_state.view
+    assert message.isVisible() and message.geometry() == controller.card_list.viewport().geometry()
+    assert message.title() == table_message.title() == "No experiments match"
+    assert message.body() == table_message.body() and "“no-such-experiment”" in message.body()
+    assert message.action_button.isVisible() and message.action_button.text() == "Clear search and filters"
+    message.action_button.click()
+    assert window.search_box.text() == ""
+    qtbot.waitUntil(lambda: controller.cards_model.rowCount() == len(experiments))
+    assert not message.isVisible()

@@ -100,12 +100,12 @@ def test_polling_stops_when_hidden_and_reads_nothing_when_nothing_changed(qtbot,
     assert panel.poll_timer.isActive()
     calls = []
     monkeypatch.setattr(panel.console_tab, "refresh", lambda: calls.append(1))
-    with qtbot.waitSignal(panel.polled, timeout=5000):
+    with qtbot.waitSignal(panel.sig_polled, timeout=5000):
         panel.poll()
     assert calls == []  # state unchanged: the tab is not asked to read anything
     from exptable_desktop.core import recording
     recording.set_runtime(draft_experiment, {"hostname": "x"})  # moves last_update
-    with qtbot.waitSignal(panel.polled, timeout=5000):
+    with qtbot.waitSignal(panel.sig_polled, timeout=5000):
         panel.poll()
     assert calls == [1]
     panel.hide()

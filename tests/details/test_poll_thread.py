@@ -44,7 +44,7 @@ def test_the_poll_reads_on_a_worker_thread_and_closes_its_connection(qtbot, pane
     monkeypatch.setattr(data, "poll", poll_noting_the_thread)
     sessions_before = _sessions_on_this_database()
     actions.rename([draft_experiment], "renamed while shown")
-    with qtbot.waitSignal(panel.polled, timeout=5000):
+    with qtbot.waitSignal(panel.sig_polled, timeout=5000):
         panel.poll()
     assert len(threads) == 1 and threads[0] is not QApplication.instance().thread()
     # What the worker read reached the header on the UI thread.
@@ -71,7 +71,7 @@ def test_a_slow_poll_read_leaves_the_ui_responsive(qtbot, panel, draft_experimen
     timer.start()
     recording.set_runtime(draft_experiment, {"hostname": "moved"})  # moves last_update
     started = time.monotonic()
-    with qtbot.waitSignal(panel.polled, timeout=5000):
+    with qtbot.waitSignal(panel.sig_polled, timeout=5000):
         panel.poll()
         panel.poll()  # a tick while the read runs is skipped, not queued behind it
     timer.stop()
@@ -84,14 +84,14 @@ def test_a_slow_poll_read_leaves_the_ui_responsive(qtbot, panel, draft_experimen
 
 def test_the_poll_follows_status_and_a_deleted_experiment_leaves_the_empty_state(qtbot, panel, draft_experiment):
     recording.set_status(draft_experiment, "in_progress")
-    with qtbot.waitSignal(panel.polled, timeout=5000):
+    with qtbot.waitSignal(panel.sig_polled, timeout=5000):
         panel.poll()
     assert panel.header.status_label.text() == "Running"
     assert not panel.is_empty()
     recording.set_status(draft_experiment, "stopped")
     assert actions.archive([draft_experiment]).succeeded == [draft_experiment]
     assert actions.delete([draft_experiment]).succeeded == [draft_experiment]
-    with qtbot.waitSignal(panel.polled, timeout=5000):
+    with qtbot.waitSignal(panel.sig_polled, timeout=5000):
         panel.poll()
     assert panel.experiment_id is None and panel.is_empty()
     assert panel.empty_state.title() == "No experiment selected"
@@ -121,7 +121,7 @@ def test_the_shown_scalars_tab_reads_its_new_points_on_the_poll_worker(qtbot, pa
     monkeypatch.setattr(data, "scalar_news", news_noting_the_thread)
     recording.record_batch(draft_experiment, scalars=[("loss", "train", i, 0.1, 2.0) for i in range(5, 9)]
                            + [("accuracy", "top1", 0, 0.5, 2.0)])
-    with qtbot.waitSignal(panel.polled, timeout=5000):
+    with qtbot.waitSignal(panel.sig_polled, timeout=5000):
         panel.poll()
     assert len(threads) == 1 and threads[0] is not QApplication.instance().thread()
     assert tab.curves(("loss", "train"))[1] is curve

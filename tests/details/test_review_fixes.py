@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from PySide6.QtGui import QFont, QFontMetrics
 
@@ -9,7 +10,7 @@ from exptable_desktop.core import recording
 from exptable_desktop.core import states as st
 from exptable_desktop.paths import resource_path
 from exptable_desktop.ui import icons
-from exptable_desktop.ui.details.cards import meta_line, short_ago
+from exptable_desktop.ui.details.cards import card_meta, meta_line, short_ago
 from exptable_desktop.ui.details.common import STATUS_COLOURS
 from exptable_desktop.ui.details.panel import DetailsPanel
 
@@ -35,13 +36,38 @@ def test_meta_line_keeps_the_user_and_shortens_the_time(qapp):
     metrics = QFontMetrics(QFont())
     full = "Updated 20 hours ago · alice"
     assert meta_line("20 hours ago", "alice", metrics, metrics.horizontalAdvance(full)) == full
+    # With the word decided on for the list, a tighter card shortens the time, not the word.
     narrower = meta_line("20 hours ago", "alice", metrics, metrics.horizontalAdvance(full) - 10)
-    assert narrower == "20 hours ago · alice"
-    short = meta_line("20 hours ago", "alice", metrics, metrics.horizontalAdvance("20h ago · alice") + 2)
+    assert narrower == "Updated 20h ago · alice"
+    assert meta_line("20 hours ago", "alice", metrics, metrics.horizontalAdvance(full) - 10, False) == "20 hours ago · alice"
+    short = meta_line("20 hours ago", "alice", metrics, metrics.horizontalAdvance("20h ago · alice") + 2, False)
     assert short == "20h ago · alice"
-    tight = meta_line("20 hours ago", "alice", metrics, metrics.horizontalAdvance("20… · alice") + 1)
+    tight = meta_line("20 hours ago", "alice", metrics, metrics.horizontalAdvance("20… · alice") + 1, False)
     assert tight.endswith(" · alice") and "…" in tight
     assert meta_line("", "alice", metrics, 200) == "alice"
+
+
+def test_every_card_of_a_list_says_updated_or_none_does(qapp):
+    """The first card ("a few seconds ago · alice", 108,900 iterations) used to drop "Updated"
+    while its neighbours kept it: the word was decided per card from that card's own line."""
+    now = time.time()
+    cards = [{"last_update": now - 2, "user": "alice", "last_iteration": 108_900},
+             {"last_update": now - 2, "user": "bob", "last_iteration": 19_510},
+             {"last_update": now - 5, "user": "eve", "last_iteration": 55},
+             {"last_update": now - 90, "user": "carol", "last_iteration": 348_500},
+             {"last_update": now - 7200, "user": "dmitri", "last_iteration": None},
+             {"last_update": now - 7200, "user": "carol", "last_iteration": 40}]
+    small = QFont()
+    small.setPointSizeF(small.pointSizeF() * 0.85)
+    metrics = QFontMetrics(small)
+    saw_word = saw_none = False
+    for text_width in range(120, 601, 2):
+        worded = {card_meta(card, metrics, text_width)[0].startswith("Updated ") for card in cards}
+        assert len(worded) == 1, f"at {text_width} px some cards say 'Updated' and some do not"
+        saw_word |= worded == {True}
+        saw_none |= worded == {False}
+    assert saw_word and saw_none  # a wide list says it, a narrow one does not
+    assert card_meta(cards[0], metrics, 600) == ("Updated a few seconds ago · alice", "108,900 iterations")
 
 
 def test_a_long_name_elides_beside_the_id_chip(db, qtbot):

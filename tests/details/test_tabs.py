@@ -102,7 +102,7 @@ def test_info_tab_shows_every_field_and_the_parent_link_selects_it(panel, sdk_ex
     assert tab.value_text("PROJECT") == "vision/resnet"
     assert tab.value_text("ID") == clone
     assert tab.value_text("CREATED BY") == "tester"
-    with qtbot.waitSignal(panel.experiment_link_activated) as blocker:
+    with qtbot.waitSignal(panel.sig_experiment_link_activated) as blocker:
         tab.values["PARENT TASK"].linkActivated.emit(sdk_experiment)
     assert blocker.args == [sdk_experiment]
     original = open_tab(panel, sdk_experiment, "INFO")

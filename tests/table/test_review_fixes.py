@@ -174,3 +174,28 @@ def test_undo_button_sits_right_after_the_message(window, qtbot):
     label_end = status.label.geometry().left() + status.label.fontMetrics().horizontalAdvance(status.label.text())
     assert status.undo_button.geometry().left() - label_end < 40
     assert status.more_button.geometry().left() > status.undo_button.geometry().left()
+
+
+def test_type_and_status_columns_fit_every_label_they_can_show(window):
+    """TYPE cut "Data Processing" to "Data Process…" with room to spare: the fit left less beside
+    the label than the cell paints (margins, icon) and measured only the labels of loaded rows."""
+    import math
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QFontMetrics, QFontMetricsF
+
+    from exptable_desktop.core import states as st
+
+    header = window.table_view.horizontalHeader()
+    font = window.table_view.font()
+    metrics, exact = QFontMetrics(font), QFontMetricsF(font)
+    beside_label = 8 + 22 + 6 + 6  # CellDelegate._paint_cell: left margin, icon and gap, right margin, end gap
+    type_labels = [st.type_label(t) for t in st.TASK_TYPES]
+    assert "Data Processing" in type_labels and window.visible_ids()
+    type_width = header.sectionSize(window.model.column_of("type"))
+    assert type_width >= math.ceil(max(map(exact.horizontalAdvance, type_labels))) + beside_label
+    for label in type_labels:  # none of these rows is Data Processing: it fits all the same
+        assert metrics.elidedText(label, Qt.TextElideMode.ElideRight, type_width - beside_label) == label
+    status_width = header.sectionSize(window.model.column_of("status"))
+    for label in set(st.STATUS_LABELS.values()):  # with a progress bar beside it (44 px)
+        assert metrics.elidedText(label, Qt.TextElideMode.ElideRight, status_width - beside_label - 44) == label

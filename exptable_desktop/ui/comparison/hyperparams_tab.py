@@ -1,7 +1,7 @@
 """The compare page's HYPERPARAMETERS tab: VALUES (the parameters side by side per section, the
 differences highlighted), PARALLEL COORDINATES and SCATTER (feature inventory 4.2, 4.5).
 
-"Show differing in the table" asks the page (``sig_add_table_columns``) to add a column to
+"Show differing in the table" asks the page (``sig_table_columns_requested``) to add a column to
 the experiments table for every hyperparameter whose value is not the same in all the
 compared experiments.
 """
@@ -33,8 +33,8 @@ VIEW_TITLES = {VALUES: "VALUES", PARALLEL: "PARALLEL COORDINATES", SCATTER: "SCA
 
 
 class HyperparamsTab(QWidget):
-    sig_add_table_columns = Signal(list)  # experiments-table column keys ("hp:section/name")
-    sig_set_hidden = Signal(str, bool)
+    sig_table_columns_requested = Signal(list)  # experiments-table column keys ("hp:section/name")
+    sig_visibility_requested = Signal(str, bool)
     sig_order_changed = Signal(list)
 
     def __init__(self, parent=None):
@@ -85,8 +85,8 @@ class HyperparamsTab(QWidget):
         self.values.bar.addWidget(self.values_export)
         self.parallel = ParallelTab()
         self.scatter = ScatterTab()
-        self.parallel.sig_set_hidden.connect(self.sig_set_hidden)
-        self.scatter.sig_set_hidden.connect(self.sig_set_hidden)
+        self.parallel.sig_visibility_requested.connect(self.sig_visibility_requested)
+        self.scatter.sig_visibility_requested.connect(self.sig_visibility_requested)
         self.stack = QStackedWidget()
         self.pages = {VALUES: self.values, PARALLEL: self.parallel, SCATTER: self.scatter}
         for page in self.pages.values():
@@ -150,7 +150,7 @@ class HyperparamsTab(QWidget):
     def show_differing_in_table(self) -> list[str]:
         keys = self.differing_columns()
         if keys:
-            self.sig_add_table_columns.emit(keys)
+            self.sig_table_columns_requested.emit(keys)
         return keys
 
     def _update_table_button(self) -> None:

@@ -38,11 +38,11 @@ class ComparisonController(QObject):
         window.sig_view_mode_changed.connect(self._view_mode_changed)
         window.sig_checked_changed.connect(self._checked_changed)
         self.view.sig_compared_changed.connect(self._pin)
-        self.view.sig_open_details.connect(self._open_details)
-        self.view.sig_archive.connect(self._archive)
+        self.view.sig_details_requested.connect(self._open_details)
+        self.view.sig_archive_requested.connect(self._archive)
         self.view.sig_experiments_changed.connect(window.refresh_now)
-        self.view.sig_add_table_columns.connect(self._add_table_columns)
-        self.view.sig_add_table_columns.connect(self._show_columns_in_table)
+        self.view.sig_table_columns_requested.connect(self._add_table_columns)
+        self.view.sig_table_columns_requested.connect(self._show_columns_in_table)
         self._view_mode_changed(window.view_mode())
 
     def compared_ids(self) -> list[str]:

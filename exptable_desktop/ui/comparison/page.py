@@ -15,12 +15,12 @@ Optional, connected when present:
 
   * ``refresh()`` -- the header's refresh / auto-refresh: re-read the data;
   * ``show_row_extremes(on: bool)`` -- the header's "Show row extremes";
-  * signal ``sig_set_hidden(str experiment_id, bool hidden)`` -- hide/show an
+  * signal ``sig_visibility_requested(str experiment_id, bool hidden)`` -- hide/show an
     experiment in every tab (e.g. a click in the parallel coordinates);
-  * signal ``sig_open_details(str experiment_id)`` -- open its details;
+  * signal ``sig_details_requested(str experiment_id)`` -- open its details;
   * signal ``sig_order_changed(list experiment_ids)`` -- a new order (base first)
     for the whole page; colours stay with their experiments;
-  * signal ``sig_add_table_columns(list column_keys)`` -- show these columns in
+  * signal ``sig_table_columns_requested(list column_keys)`` -- show these columns in
     the experiments table (the main window's ``add_custom_columns``);
   * ``highlight_experiment(experiment_id | None)`` -- the legend row under the mouse.
 
@@ -204,10 +204,10 @@ class ComparePage(QWidget):
     """
 
     sig_compared_changed = Signal(list)  # the user changed the compared set (ids, in order)
-    sig_open_details = Signal(str)
-    sig_archive = Signal(list)  # ids the user asked to archive; the host runs the action
+    sig_details_requested = Signal(str)
+    sig_archive_requested = Signal(list)  # ids the user asked to archive; the host runs the action
     sig_experiments_changed = Signal()  # renamed or archived here: the table should refresh
-    sig_add_table_columns = Signal(list)  # a tab asks the experiments table to show these columns
+    sig_table_columns_requested = Signal(list)  # a tab asks the experiments table to show these columns
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -292,10 +292,10 @@ class ComparePage(QWidget):
             widget = cls()
             self.tabs.addTab(widget, title)
             self._tab_titles.append(title)
-            for signal_name, slot in (("sig_set_hidden", self.set_hidden),
-                                      ("sig_open_details", self.sig_open_details.emit),
+            for signal_name, slot in (("sig_visibility_requested", self.set_hidden),
+                                      ("sig_details_requested", self.sig_details_requested.emit),
                                       ("sig_order_changed", self.set_order),
-                                      ("sig_add_table_columns", self.sig_add_table_columns.emit)):
+                                      ("sig_table_columns_requested", self.sig_table_columns_requested.emit)):
                 signal = getattr(widget, signal_name, None)
                 if signal is not None:
                     signal.connect(slot)
@@ -320,7 +320,7 @@ class ComparePage(QWidget):
         # Fewer than two experiments: what to do instead of tabs with one curve or none.
         self.nothing_to_compare = EmptyState(icon="view-comparison", action="Add experiments…",
                                              object_name="compareNothingToCompare")
-        self.nothing_to_compare.action_clicked.connect(self.open_picker)
+        self.nothing_to_compare.sig_action_clicked.connect(self.open_picker)
         self.body = QStackedWidget()
         self.body.addWidget(self.splitter)
         self.body.addWidget(self.nothing_to_compare)
@@ -532,9 +532,9 @@ class ComparePage(QWidget):
     # -- Per-experiment menu -----------------------------------------------------------------------
     def experiment_menu(self, exp_id: str, parent: QWidget | None = None) -> QMenu:
         menu = QMenu(parent or self)
-        menu.addAction("View details", lambda: self.sig_open_details.emit(exp_id))
+        menu.addAction("View details", lambda: self.sig_details_requested.emit(exp_id))
         menu.addAction("Rename…", lambda: self.rename_experiment(exp_id))
-        menu.addAction("Archive", lambda: self.sig_archive.emit([exp_id]))
+        menu.addAction("Archive", lambda: self.sig_archive_requested.emit([exp_id]))
         menu.addAction("Remove from comparison", lambda: self.remove_experiment(exp_id))
         menu.addSeparator()
         menu.addAction("Edit colour…", lambda: self.edit_colour(exp_id))

@@ -5,7 +5,7 @@ Parallel Coordinates").
 Every axis is scaled to its own range; a parameter whose values are not all numbers
 is a categorical axis with its distinct values as ticks. Hovering a line focuses its
 experiment (the others dim) and names it with its values; clicking hides it (on every
-tab: ``sig_set_hidden``); "Show hidden" brings them back.
+tab: ``sig_visibility_requested``); "Show hidden" brings them back.
 """
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ class HyperparamPlotTab(QWidget):
 class ParallelTab(HyperparamPlotTab):
     """Choose metrics (with LAST / MIN / MAX) and parameters on the left; the plot on the right."""
 
-    sig_set_hidden = Signal(str, bool)
+    sig_visibility_requested = Signal(str, bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -516,7 +516,7 @@ class ParallelTab(HyperparamPlotTab):
 
     def hide_experiment(self, exp_id: str) -> None:
         self._locally_hidden.add(exp_id)
-        self.sig_set_hidden.emit(exp_id, True)
+        self.sig_visibility_requested.emit(exp_id, True)
         self.redraw()
 
     def hidden_ids(self) -> list[str]:
@@ -526,7 +526,7 @@ class ParallelTab(HyperparamPlotTab):
         hidden = self.hidden_ids()
         self._locally_hidden.clear()
         for exp_id in hidden:
-            self.sig_set_hidden.emit(exp_id, False)
+            self.sig_visibility_requested.emit(exp_id, False)
         self._experiments = [e.with_hidden(False) if e.id in set(hidden) else e for e in self._experiments]
         self.redraw()
 

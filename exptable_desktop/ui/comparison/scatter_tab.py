@@ -56,7 +56,7 @@ def log_ticks(values: list[float], most: int = 12) -> list[tuple[float, str]]:
 
 
 class ScatterTab(HyperparamPlotTab):
-    sig_set_hidden = Signal(str, bool)
+    sig_visibility_requested = Signal(str, bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -242,4 +242,4 @@ class ArtifactsTab(DetailsTab):
     def copy_path(self) -> None:
         if self.current:
             QApplication.clipboard().setText(self.current["local_path"] or self.current["uri"])
-            self.message.emit("Path copied")
+            self.sig_message_posted.emit("Path copied")

@@ -28,6 +28,11 @@ ROLE_INFO = CardInfoRole
 SEPARATOR = " · "
 _UNITS = {"minute": "m", "hour": "h", "day": "d", "month": "mo", "year": "y"}
 _AGO = re.compile(r"^(a|an|\d+) (minute|hour|day|month|year)s? ago$")
+# What "Updated" must leave room for on every card: the longest relative time, a user name of
+# common length and a six-digit iteration count.
+WIDEST_AGO = "a few seconds ago"
+USER_ALLOWANCE = "username"
+ITERATIONS_ALLOWANCE = "999,999 iterations"
 
 
 def short_ago(ago: str) -> str:
@@ -41,18 +46,41 @@ def short_ago(ago: str) -> str:
     return f"{count}{_UNITS[match.group(2)]} ago"
 
 
-def meta_line(ago: str, user: str, metrics: QFontMetrics, width: int) -> str:
-    """"Updated X ago · user" fitted to ``width``: the time shortens (then elides) before the user does."""
+def meta_line(ago: str, user: str, metrics: QFontMetrics, width: int, updated_word: bool = True) -> str:
+    """"Updated X ago · user" fitted to ``width``: the time shortens (then elides) before the user does.
+    ``updated_word`` is decided for the whole list (``updated_word_fits``), never per card: a card
+    that dropped the word because its own line is a little longer would read unlike its neighbours."""
     suffix = f"{SEPARATOR}{user}" if user and ago else user
     if not ago:
         return metrics.elidedText(user, Qt.TextElideMode.ElideRight, width)
-    for when in (f"Updated {ago}", ago, short_ago(ago)):
+    prefix = "Updated " if updated_word else ""
+    for when in (f"{prefix}{ago}", f"{prefix}{short_ago(ago)}"):
         if metrics.horizontalAdvance(when + suffix) <= width:
             return when + suffix
+    if updated_word:
+        return metrics.elidedText(f"{prefix}{short_ago(ago)}{suffix}", Qt.TextElideMode.ElideRight, width)
     room = width - metrics.horizontalAdvance(suffix)
     if room >= metrics.horizontalAdvance("1…"):
         return metrics.elidedText(short_ago(ago), Qt.TextElideMode.ElideRight, room) + suffix
     return metrics.elidedText(user, Qt.TextElideMode.ElideRight, width)
+
+
+def updated_word_fits(metrics: QFontMetrics, text_width: int) -> bool:
+    """Whether cards ``text_width`` wide (the meta line plus the iteration count) say "Updated":
+    decided from the width alone, against the longest time, a typical user and a large count,
+    so every card of the list agrees."""
+    widest = f"Updated {WIDEST_AGO}{SEPARATOR}{USER_ALLOWANCE}"
+    return metrics.horizontalAdvance(widest) + metrics.horizontalAdvance(ITERATIONS_ALLOWANCE) + 4 <= text_width
+
+
+def card_meta(info: dict, metrics: QFontMetrics, text_width: int) -> tuple[str, str]:
+    """The card's second line: (meta text, iteration count), fitted to ``text_width`` together."""
+    iterations = info.get("last_iteration")
+    right_text = f"{iterations:,} iterations" if iterations is not None else ""
+    line_width = text_width - (metrics.horizontalAdvance(right_text) + 4)
+    ago = data.format_ago(info["last_update"]) if info.get("last_update") else ""
+    meta = meta_line(ago, info.get("user") or "", metrics, line_width, updated_word_fits(metrics, text_width))
+    return meta, right_text
 
 
 class ExperimentCardModel(QIdentityProxyModel):
@@ -131,14 +159,11 @@ class ExperimentCardDelegate(QStyledItemDelegate):
             painter.setPen(chrome.colour("on_accent"))
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
         painter.setFont(small)
-        iterations = info.get("last_iteration")
-        right_text = f"{iterations:,} iterations" if iterations is not None else ""
+        meta, right_text = card_meta(info, small_metrics, rect.right() - left - 12)
         right_width = small_metrics.horizontalAdvance(right_text) + 4
         painter.setPen(chrome.colour("text_muted"))
         line_width = rect.right() - left - right_width - 12
-        ago = data.format_ago(info["last_update"]) if info.get("last_update") else ""
-        painter.drawText(QRect(left, rect.top() + 26, line_width, 16), Qt.AlignmentFlag.AlignVCenter,
-                         meta_line(ago, info.get("user") or "", small_metrics, line_width))
+        painter.drawText(QRect(left, rect.top() + 26, line_width, 16), Qt.AlignmentFlag.AlignVCenter, meta)
         if right_text:
             painter.drawText(QRect(rect.right() - right_width - 8, rect.top() + 26, right_width, 16),
                              Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, right_text)

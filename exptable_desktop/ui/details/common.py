@@ -104,11 +104,11 @@ class DetailsTab(QWidget):
     scroll). The default ``refresh`` reloads unless a section is being edited."""
 
     # Another experiment was asked for (e.g. the parent link in INFO).
-    experiment_link_activated = Signal(str)
+    sig_experiment_link_activated = Signal(str)
     # A one-line message for the status bar.
-    message = Signal(str)
+    sig_message_posted = Signal(str)
     # Something the tab saved changed the experiment: the panel refreshes its header.
-    changed = Signal()
+    sig_experiment_edited = Signal()
 
     title = ""
 

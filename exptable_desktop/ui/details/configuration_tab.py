@@ -354,7 +354,7 @@ class ConfigurationTab(DetailsTab):
 
     def after_save(self) -> None:
         self.load(self.experiment_id)
-        self.changed.emit()
+        self.sig_experiment_edited.emit()
 
     def after_edit(self) -> None:
         # Cancelled: show the stored values, including changes a poll skipped meanwhile.

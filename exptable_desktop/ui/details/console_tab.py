@@ -262,9 +262,9 @@ class ConsoleTab(DetailsTab):
             try:
                 self.save_to(path)
             except OSError as exc:
-                self.message.emit(f"Could not save the log: {exc}")
+                self.sig_message_posted.emit(f"Could not save the log: {exc}")
                 return
-            self.message.emit(f"Log saved to {path}")
+            self.sig_message_posted.emit(f"Log saved to {path}")
 
     def copy_selection(self) -> None:
         rows = sorted(i.row() for i in self.view.selectionModel().selectedRows())

@@ -156,7 +156,7 @@ class ExecutionTab(DetailsTab):
         self._values.update(fields)
         self._set_writable(key, False)
         self._show_section(key)
-        self.changed.emit()
+        self.sig_experiment_edited.emit()
         return None
 
     def _cancel(self, key: str) -> None:

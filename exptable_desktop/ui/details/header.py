@@ -35,7 +35,7 @@ ActionMenuFactory = Callable[[list[str]], QMenu]
 
 
 class TagChip(QFrame):
-    remove_requested = Signal(str)
+    sig_remove_requested = Signal(str)
 
     def __init__(self, name: str, background: str | None, foreground: str | None, parent=None):
         super().__init__(parent)
@@ -51,7 +51,7 @@ class TagChip(QFrame):
         self.remove_button = QToolButton()
         self.remove_button.setText("×")
         self.remove_button.setToolTip(f"Remove tag {name}")
-        self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self.name))
+        self.remove_button.clicked.connect(lambda: self.sig_remove_requested.emit(self.name))
         layout.addWidget(self.remove_button)
 
 
@@ -90,9 +90,9 @@ class ElidedNameEdit(QLineEdit):
 
 class DetailsHeader(QWidget):
     # Name, description or tags were saved: the table should refresh its row.
-    changed = Signal()
-    message = Signal(str)
-    full_screen_toggled = Signal(bool)
+    sig_experiment_edited = Signal()
+    sig_message_posted = Signal(str)
+    sig_full_screen_toggled = Signal(bool)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -219,7 +219,7 @@ class DetailsHeader(QWidget):
         self.name_edit.editingFinished.connect(self.commit_name)
         self.copy_id_button.clicked.connect(self.copy_id)
         self.menu_button.clicked.connect(self._open_menu)
-        self.full_screen_button.toggled.connect(self.full_screen_toggled.emit)
+        self.full_screen_button.toggled.connect(self.sig_full_screen_toggled.emit)
         self.add_tag_button.clicked.connect(self._start_tag)
         self.tag_edit.returnPressed.connect(self._commit_tag)
         self.tag_edit.editingFinished.connect(self._end_tag)
@@ -287,7 +287,7 @@ class DetailsHeader(QWidget):
         items = [self.tags_layout.takeAt(0) for _ in range(self.tags_layout.count())]
         for name, background, foreground in tags:
             chip = TagChip(name, background, foreground)
-            chip.remove_requested.connect(self.remove_tag)
+            chip.sig_remove_requested.connect(self.remove_tag)
             chip.remove_button.setEnabled(self.add_tag_button.isEnabled())
             self.tags_layout.addWidget(chip)
             self.tag_chips.append(chip)
@@ -308,17 +308,17 @@ class DetailsHeader(QWidget):
         try:
             actions.rename([self.experiment_id], name)
         except actions.ActionError as exc:
-            self.message.emit(f"Not renamed: {exc}")
+            self.sig_message_posted.emit(f"Not renamed: {exc}")
             self.name_edit.setText(self.info.get("name", ""))
             return
         self.info["name"] = name
-        self.message.emit("Renamed")
-        self.changed.emit()
+        self.sig_message_posted.emit("Renamed")
+        self.sig_experiment_edited.emit()
 
     def copy_id(self) -> None:
         if self.experiment_id:
             QApplication.clipboard().setText(self.experiment_id)
-            self.message.emit("ID copied")
+            self.sig_message_posted.emit("ID copied")
 
     # -- Action menu ------------------------------------------------------------------------
     def set_action_menu_factory(self, factory: ActionMenuFactory | None) -> None:
@@ -359,15 +359,15 @@ class DetailsHeader(QWidget):
         try:
             actions.add_tags([self.experiment_id], [name])
         except actions.ActionError as exc:
-            self.message.emit(f"Tag not added: {exc}")
+            self.sig_message_posted.emit(f"Tag not added: {exc}")
             return
-        self.changed.emit()
+        self.sig_experiment_edited.emit()
 
     def remove_tag(self, name: str) -> None:
         if not self.experiment_id:
             return
         actions.remove_tags([self.experiment_id], [name])
-        self.changed.emit()
+        self.sig_experiment_edited.emit()
 
     # -- Description -------------------------------------------------------------------------
     def begin_description(self) -> None:
@@ -386,7 +386,7 @@ class DetailsHeader(QWidget):
             actions.set_description([self.experiment_id], text)
             self.info["description"] = text
         self._close_description()
-        self.changed.emit()
+        self.sig_experiment_edited.emit()
 
     def cancel_description(self) -> None:
         self._close_description()

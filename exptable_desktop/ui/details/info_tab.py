@@ -66,7 +66,7 @@ class InfoTab(DetailsTab):
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
             if link:
                 value.setText(f'<a href="{html.escape(link)}">{html.escape(text)}</a>')
-                value.linkActivated.connect(self.experiment_link_activated.emit)
+                value.linkActivated.connect(self.sig_experiment_link_activated.emit)
                 value.setToolTip("Show the parent experiment")
             else:
                 value.setTextFormat(Qt.TextFormat.PlainText)

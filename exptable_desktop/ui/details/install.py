@@ -1,4 +1,4 @@
-"""Wiring the details panel into the main window (window_api.md).
+"""Wiring the details panel into the main window (docs/window_api.md).
 
 Details mode: the narrow experiment list takes the table's place, under the
 window's top bar (view modes, search, archive, columns) and above its bottom
@@ -37,6 +37,11 @@ class DetailsController(QObject):
         # The table's own rows through a proxy over its proxy: the list follows it signal by signal.
         self.cards_model = ExperimentCardModel(window.model, self)
         self.card_list = ExperimentCardList(self.cards_model)
+        # The list shows the table's rows, so when there are none it says what the table says
+        # (a search nothing matches, an empty project...), not a blank column.
+        table_empty_state = getattr(window, "table_empty_state", None)
+        self.card_list_empty_state = (table_empty_state.cover(self.card_list, "detailsListEmpty")
+                                      if table_empty_state is not None else None)
         self.back_button = QToolButton()
         self.back_button.setObjectName("detailsBackToTable")
         self.back_button.setText("← Table")
@@ -88,13 +93,13 @@ class DetailsController(QObject):
         window.sig_current_changed.connect(self._current_changed)
         window.sig_view_mode_changed.connect(self._view_mode_changed)
         window.set_activate_handler(self.activate)
-        self.panel.experiment_link_activated.connect(self.open_experiment)
-        self.panel.message.connect(lambda text: window.show_message(text))
-        self.panel.experiment_edited.connect(lambda _id: window.refresh_now())
-        self.panel.full_screen_toggled.connect(self.set_full_screen)
+        self.panel.sig_experiment_link_activated.connect(self.open_experiment)
+        self.panel.sig_message_posted.connect(lambda text: window.show_message(text))
+        self.panel.sig_experiment_edited.connect(lambda _id: window.refresh_now())
+        self.panel.sig_full_screen_toggled.connect(self.set_full_screen)
         self.back_button.clicked.connect(lambda: window.set_view_mode("table"))
         self.pop_out_button.clicked.connect(lambda: self.set_popped_out(not self.dock.isFloating()))
-        self.panel.back_to_table_requested.connect(lambda: window.set_view_mode("table"))
+        self.panel.sig_back_to_table_requested.connect(lambda: window.set_view_mode("table"))
         self.card_list.selectionModel().currentChanged.connect(self._card_chosen)
         self.dock.visibilityChanged.connect(self._dock_visibility)
         self.dock.topLevelChanged.connect(self._dock_floating)
@@ -291,7 +296,7 @@ class DetailsController(QObject):
 
 
 def install_details(window) -> DetailsController:
-    """Put the details panel into ``window.details_dock`` and connect it (window_api.md)."""
+    """Put the details panel into ``window.details_dock`` and connect it (docs/window_api.md)."""
     existing = getattr(window, "details_controller", None)
     if existing is not None:
         return existing

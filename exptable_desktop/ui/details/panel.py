@@ -90,14 +90,14 @@ class DetailsPanel(QWidget):
     moved, refreshes the header and lets the visible tab take in only what is new.
     With no experiment, an empty state says how to get one."""
 
-    experiment_link_activated = Signal(str)
-    message = Signal(str)
+    sig_experiment_link_activated = Signal(str)
+    sig_message_posted = Signal(str)
     # The person changed the experiment here (name, tags, configuration...).
-    experiment_edited = Signal(str)
-    full_screen_toggled = Signal(bool)
-    back_to_table_requested = Signal()
+    sig_experiment_edited = Signal(str)
+    sig_full_screen_toggled = Signal(bool)
+    sig_back_to_table_requested = Signal()
     # A live poll's read came back and was applied (whether or not anything had moved).
-    polled = Signal()
+    sig_polled = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -117,7 +117,7 @@ class DetailsPanel(QWidget):
             "Choose an experiment in the list to see its execution, configuration, console, scalars, plots "
             "and debug samples here. No experiments yet? Any Python script records one with two lines:",
             SDK_START.rstrip("\n"), icon="view-details", action="Back to the table", object_name="detailsEmpty")
-        self.empty_state.action_clicked.connect(self.back_to_table_requested)
+        self.empty_state.sig_action_clicked.connect(self.sig_back_to_table_requested)
         self.pages.addWidget(self.content)
         self.pages.addWidget(self.empty_state)
         layout = QVBoxLayout(self.content)
@@ -155,13 +155,13 @@ class DetailsPanel(QWidget):
         for tab in self.all_tabs():
             self.tabs.addTab(tab, tab.title)
             self.tab_list.addItem(tab.title)
-            tab.experiment_link_activated.connect(self.experiment_link_activated)
-            tab.message.connect(self.message)
-            tab.changed.connect(self._edited)
-        self.header.message.connect(self.message)
-        self.header.changed.connect(self._edited)
-        self.header.full_screen_toggled.connect(self.full_screen_toggled)
-        self.header.back_button.clicked.connect(self.back_to_table_requested)
+            tab.sig_experiment_link_activated.connect(self.sig_experiment_link_activated)
+            tab.sig_message_posted.connect(self.sig_message_posted)
+            tab.sig_experiment_edited.connect(self._edited)
+        self.header.sig_message_posted.connect(self.sig_message_posted)
+        self.header.sig_experiment_edited.connect(self._edited)
+        self.header.sig_full_screen_toggled.connect(self.sig_full_screen_toggled)
+        self.header.back_button.clicked.connect(self.sig_back_to_table_requested)
         self._full_screen = False
         self._restoring_tab = True
         last = data.load_preference(LAST_TAB_KEY, None) if data.database_open() else None
@@ -258,7 +258,7 @@ class DetailsPanel(QWidget):
         self._update_timer()
 
     def poll(self) -> None:
-        """Start a poll: its read runs on a worker thread; ``_poll_read`` applies it (``polled``).
+        """Start a poll: its read runs on a worker thread; ``_poll_read`` applies it (``sig_polled``).
 
         One poll at a time: a tick while the last read still runs (a slow or locked database)
         is skipped rather than queued."""
@@ -288,14 +288,14 @@ class DetailsPanel(QWidget):
         result = reader.result
         if reader.experiment_id != self.experiment_id or result is None:
             # Another experiment meanwhile, or the read failed (the next tick tries again).
-            self.polled.emit()
+            self.sig_polled.emit()
             return
         if result.state is None:  # deleted meanwhile
             self.show_experiment(None)
-            self.polled.emit()
+            self.sig_polled.emit()
             return
         if result.state == self._live:
-            self.polled.emit()
+            self.sig_polled.emit()
             return
         self._live = result.state
         if not self.header.is_editing_description() and result.header is not None:
@@ -313,7 +313,7 @@ class DetailsPanel(QWidget):
             current.apply_live(reader.token, reader.news)
         else:
             current.refresh()
-        self.polled.emit()
+        self.sig_polled.emit()
 
     def _edited(self) -> None:
         if self.experiment_id is None:
@@ -321,7 +321,7 @@ class DetailsPanel(QWidget):
         self._live = data.live_state(self.experiment_id)
         if not self.header.is_editing_description():
             self.header.show_header(data.header(self.experiment_id))
-        self.experiment_edited.emit(self.experiment_id)
+        self.sig_experiment_edited.emit(self.experiment_id)
 
     # -- Full screen --------------------------------------------------------------------------
     def set_full_screen(self, full: bool) -> None:

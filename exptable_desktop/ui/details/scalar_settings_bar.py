@@ -41,7 +41,7 @@ def _empty_layout(layout) -> None:
 class ScalarSettingsBar(QWidget):
     """The settings of feature inventory 4.3 plus the plot search and the eye menu."""
 
-    changed = Signal()
+    sig_settings_changed = Signal()
 
     def __init__(self, settings: ScalarSettings, parent=None):
         super().__init__(parent)
@@ -147,4 +147,4 @@ class ScalarSettingsBar(QWidget):
         self.settings.group_by = self.group_combo.currentData()
         self.tools.read_into(self.settings)
         self.show_parameters()
-        self.changed.emit()
+        self.sig_settings_changed.emit()

@@ -135,7 +135,7 @@ class ScalarsTab(DetailsTab):
         for widget in (self.scroll, self.empty_label, self.values_view):
             self.stack.addWidget(widget)
 
-        self.settings_bar.changed.connect(self._settings_changed)
+        self.settings_bar.sig_settings_changed.connect(self._settings_changed)
         self.settings_bar.search_box.textChanged.connect(self._apply_visibility)
         self.graph_button.toggled.connect(self._show_current_view)
         self._save_timer = QTimer(self)
