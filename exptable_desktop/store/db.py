@@ -121,6 +121,16 @@ def binary_select_sql(select_sql: str) -> str:
     return _COPY_BINARY_PREFIX + select_sql + _COPY_BINARY_SUFFIX
 
 
+def binary_text(value) -> str | None:
+    """A text field of a binary-form row (UTF-8 bytes), or of a plain row (already str); None stays."""
+    return value if value is None or isinstance(value, str) else bytes(value).decode("utf-8")
+
+
+def binary_int(value) -> int:
+    """An integer field of a binary-form row (big-endian bytes), or of a plain row (already int)."""
+    return value if isinstance(value, int) else int.from_bytes(value, "big", signed=True)
+
+
 class BinaryCopyReader:
     """Reads the stream of a COPY ... (FORMAT binary) piece by piece, as psycopg2's ``copy_expert``
     writes it (one server message at a time, which is one row): ``rows`` are tuples of memoryviews

@@ -33,7 +33,7 @@ import numpy as np
 from peewee import fn
 
 from exptable_desktop.store.chunking import chunked
-from exptable_desktop.store.db import binary_select_sql, is_sqlite
+from exptable_desktop.store.db import binary_int, binary_select_sql, binary_text, is_sqlite
 from exptable_desktop.store.schema import Experiment, MetricSummary, ScalarChunk
 
 CHUNK_POINTS = 4096
@@ -127,14 +127,6 @@ def _fetch(sql: str, params: Iterable = ()) -> list[tuple]:
     return db.execute_sql(binary_select_sql(sql), tuple(params)).fetchall()
 
 
-def _text(value) -> str:
-    return value if isinstance(value, str) else bytes(value).decode("utf-8")
-
-
-def _int(value) -> int:
-    return value if isinstance(value, int) else int.from_bytes(value, "big", signed=True)
-
-
 def _param() -> str:
     return ScalarChunk._meta.database.param
 
@@ -225,7 +217,7 @@ def _rewrite_tails(experiment_id: str, plans: list[tuple]) -> None:
         marks = ", ".join([p] * len(batch))
         for row_id, *arrays in _fetch(f'SELECT "id", "iterations", "values", "timestamps" FROM "scalar_chunk" '
                                       f'WHERE "id" IN ({marks})', batch):
-            blobs[_int(row_id)] = arrays
+            blobs[binary_int(row_id)] = arrays
     new_rows = []
     for metric, variant, first_seq, replaced, iters, values, stamps in plans:
         if replaced:
@@ -391,7 +383,7 @@ def read_series_from(experiment_id: str, metric: str, variant: str, start: int, 
     if not rows:
         empty = np.zeros(0, dtype=_F8)
         return Series(np.zeros(0, dtype=_I8), empty, empty)
-    skip = start - _int(rows[0][0])
+    skip = start - binary_int(rows[0][0])
     columns = [_join([r[1] for r in rows], _I8)[skip:], _join([r[2] for r in rows], _F8)[skip:]]
     columns.append(_join([r[3] for r in rows], _F8)[skip:] if timestamps else np.zeros(0, dtype=_F8))
     return Series(*columns)
@@ -430,7 +422,7 @@ def read_series_many(experiment_ids: Iterable[str], metric: str, variant: str, *
                       f'AND "metric" = {p} AND "variant" = {p} ORDER BY "experiment_id", "seq"',
                       [*batch, metric, variant])
         for exp_id, *blobs in rows:
-            lists = parts.setdefault(_text(exp_id), [[], [], []])
+            lists = parts.setdefault(binary_text(exp_id), [[], [], []])
             for n, blob in enumerate(blobs):
                 lists[n].append(blob)
     empty = np.zeros(0, dtype=_F8)

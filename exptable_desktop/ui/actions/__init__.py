@@ -1,7 +1,7 @@
 """Working with experiments: selection, the experiment menu, the batch bar and the action flows.
 
 ``install_actions(window)`` wires all of it into a main window through the
-public window API (window_api.md) and returns the :class:`ActionController`.
+public window API (docs/window_api.md) and returns the :class:`ActionController`.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What happens when someone picks an action: choose targets, confirm, call core, report.
 
 The controller talks to the main window only through its public API
-(window_api.md). Every change goes through ``core.actions``; the controller
+(docs/window_api.md). Every change goes through ``core.actions``; the controller
 adds only choice (dialogs), confirmation and feedback ("3 of 5 experiments
 enqueued", with the reasons for the others and Undo for Archive/Restore).
 """
