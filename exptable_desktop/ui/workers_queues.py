@@ -14,7 +14,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QByteArray,
@@ -51,6 +50,7 @@ from exptable_desktop.core.database import StoreError, close_thread_connection, 
 from exptable_desktop.ui.style import style_sheet
 from exptable_desktop.ui import palette
 from exptable_desktop.ui.palette import themed, translucent
+from exptable_desktop.ui.kept_threads import KeptThreads
 
 REFRESH_MS = 5000
 STATS_SPAN_S = 3600.0
@@ -119,16 +119,12 @@ class SnapshotReader(QThread):
 
 
 # Readers still running, kept referenced until they end: the window may close (and be freed) first.
-_READERS: set[SnapshotReader] = set()
+_READERS = KeptThreads()
 
 
 def wait_for_readers(timeout_ms: int = 5000) -> None:
     """Let the background reads end (tests, and before the database closes)."""
-    for reader in list(_READERS):
-        if not shiboken6.isValid(reader):
-            _READERS.discard(reader)
-            continue
-        reader.wait(timeout_ms)
+    _READERS.wait(timeout_ms)
 
 
 # ---- models -------------------------------------------------------------------------------------------

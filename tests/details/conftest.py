@@ -46,3 +46,16 @@ def draft_experiment(db) -> str:
     editing.set_configuration([exp_id], "architecture", '{"layers": [1, 2]}', content_type="json")
     editing.set_user_properties([exp_id], {"owner": "bob"})
     return exp_id
+
+
+@pytest.fixture
+def panel(db, qtbot):
+    """A shown details panel, 1100 x 800, with no experiment yet. After ``db``: the panel reads
+    preferences from the database when it is built."""
+    from exptable_desktop.ui.details import DetailsPanel
+
+    widget = DetailsPanel()
+    qtbot.addWidget(widget)
+    widget.resize(1100, 800)
+    widget.show()
+    return widget

@@ -10,7 +10,6 @@ import pytest
 from details_helpers import experiment_ids
 from exptable_desktop.core import recording
 from exptable_desktop.store.schema import MetricSummary
-from exptable_desktop.ui.details import DetailsPanel
 from exptable_desktop.ui.empty_state import SDK_START, EmptyState
 
 # What the snippets leave to the person: the values they report.
@@ -20,14 +19,6 @@ loss, step, counts = 0.25, 3, [1.0, 4.0, 2.0]
 array = np.zeros((8, 8, 3), dtype=np.uint8)
 """
 
-
-@pytest.fixture
-def panel(db, qtbot):
-    widget = DetailsPanel()
-    qtbot.addWidget(widget)
-    widget.resize(1100, 800)
-    widget.show()
-    return widget
 
 
 def test_with_nothing_selected_the_panel_says_how_to_get_an_experiment(panel):

@@ -6,7 +6,6 @@ import pyqtgraph as pg
 import pytest
 
 from exptable_desktop.core import recording
-from exptable_desktop.ui.details import DetailsPanel
 from exptable_desktop.ui.details.plots_tab import render_figure
 from exptable_desktop.ui.plot_grid import IterationAxis, PlotGrid
 
@@ -27,14 +26,6 @@ def test_an_iteration_axis_ticks_whole_numbers_where_a_plain_one_ticks_halves(qa
     # Zoomed in between two iterations: no fractional tick is made up.
     assert all(t == int(t) for t in drawn_ticks(iterations, 1.2, 1.8))
 
-
-@pytest.fixture
-def panel(db, qtbot):
-    widget = DetailsPanel()
-    qtbot.addWidget(widget)
-    widget.resize(1100, 800)
-    widget.show()
-    return widget
 
 
 def four_iterations(name: str = "short run") -> str:

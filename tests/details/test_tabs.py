@@ -11,15 +11,6 @@ from exptable_desktop.core import smoothing
 from exptable_desktop.ui.details import DetailsPanel
 
 
-@pytest.fixture
-def panel(db, qtbot):
-    # After ``db``: the panel reads preferences from the database when it is built.
-    widget = DetailsPanel()
-    qtbot.addWidget(widget)
-    widget.resize(1100, 800)
-    widget.show()
-    return widget
-
 
 def open_tab(panel, experiment_id, title):
     panel.show_experiment(experiment_id)

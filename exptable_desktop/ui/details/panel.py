@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import shiboken6
 from PySide6.QtCore import QCoreApplication, QThread, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QListWidget, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
@@ -19,6 +18,7 @@ from exptable_desktop.ui.details.header import ActionMenuFactory, DetailsHeader
 from exptable_desktop.ui.details.info_tab import InfoTab
 from exptable_desktop.ui.details.plots_tab import PlotsTab
 from exptable_desktop.ui.details.scalars_tab import ScalarsTab
+from exptable_desktop.ui.kept_threads import KeptThreads
 from exptable_desktop.ui.empty_state import SDK_START, EmptyState
 from exptable_desktop.ui.palette import themed
 
@@ -63,16 +63,12 @@ class PollReader(QThread):
 
 
 # Polls still running, kept referenced until they end: a QThread freed while it runs takes the process down.
-_POLLS: set[PollReader] = set()
+_POLLS = KeptThreads()
 
 
 def wait_for_polls(timeout_ms: int = 5000) -> None:
     """Let the running polls end (tests, and before the database closes)."""
-    for reader in list(_POLLS):
-        if not shiboken6.isValid(reader):
-            _POLLS.discard(reader)
-            continue
-        reader.wait(timeout_ms)
+    _POLLS.wait(timeout_ms)
 
 
 def _wait_for_polls_on_quit() -> None:
