@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from backends import run_on_backends  # noqa: E402
 from exptable_desktop.core import recording  # noqa: E402
 from exptable_desktop.core import states as st  # noqa: E402
 from exptable_desktop.store import close_database, open_database  # noqa: E402
@@ -98,34 +96,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
     os.environ.setdefault("EXPTABLE_USER", "bench")
-    rows = []
-    if args.backend in ("sqlite", "both"):
-        folder = Path(tempfile.mkdtemp(prefix="exptable_bench_"))
-        try:
-            os.environ["EXPTABLE_FILES"] = str(folder / "files")
-            path = folder / "bench.db"
-            rows.append(run_backend("sqlite", f"sqlite:///{path}", path, args))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    pg_url = os.environ.get("EXPTABLE_TEST_PG_URL")
-    if args.backend in ("postgresql", "both") and pg_url:
-        import psycopg2
-
-        name = "exptable_bench_" + uuid.uuid4().hex[:8]
-
-        def admin(sql: str) -> None:
-            conn = psycopg2.connect(pg_url)
-            conn.autocommit = True
-            try:
-                conn.cursor().execute(sql)
-            finally:
-                conn.close()
-
-        admin(f'CREATE DATABASE "{name}"')
-        try:
-            rows.append(run_backend("postgresql", urlunparse(urlparse(pg_url)._replace(path="/" + name)), None, args))
-        finally:
-            admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    rows = run_on_backends(args.backend, lambda backend, url, path: run_backend(backend, url, path, args))
     print(f"\n{args.series} series, {args.prefill:,} points each first, then {args.flushes} flushes "
           f"of {args.points} new point(s) per series")
     header = (f"{'backend':<11} {'new B/flush':>12} {'blob B sent/flush':>18} {'max':>10} "

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from backends import run_on_backends  # noqa: E402
 from exptable_desktop.core import recording  # noqa: E402
 from exptable_desktop.store import close_database, open_database, run_write  # noqa: E402
 from exptable_desktop.store.db import is_sqlite  # noqa: E402
@@ -94,18 +92,6 @@ def run_backend(name: str, url: str, sqlite_file: Path | None, args) -> dict:
             "read_max_ms": max(reads) * 1000}
 
 
-def _pg_admin(sql: str) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(os.environ["EXPTABLE_TEST_PG_URL"])
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
 def print_table(rows: list[dict], args) -> None:
     print()
     print(f"{args.experiments} experiments x {args.series} series x {args.points:,} points "
@@ -136,27 +122,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("EXPTABLE_USER", "bench")
 
-    rows = []
-    if args.backend in ("sqlite", "both"):
-        folder = Path(tempfile.mkdtemp(prefix="exptable_bench_"))
-        try:
-            os.environ["EXPTABLE_FILES"] = str(folder / "files")
-            path = folder / "bench.db"
-            rows.append(run_backend("sqlite", f"sqlite:///{path}", path, args))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    pg_url = os.environ.get("EXPTABLE_TEST_PG_URL")
-    if args.backend in ("postgresql", "both"):
-        if not pg_url:
-            print("PostgreSQL skipped: EXPTABLE_TEST_PG_URL is not set", file=sys.stderr)
-        else:
-            name = "exptable_bench_" + uuid.uuid4().hex[:8]
-            _pg_admin(f'CREATE DATABASE "{name}"')
-            try:
-                url = urlunparse(urlparse(pg_url)._replace(path="/" + name))
-                rows.append(run_backend("postgresql", url, None, args))
-            finally:
-                _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    rows = run_on_backends(args.backend, lambda backend, url, path: run_backend(backend, url, path, args))
     print_table(rows, args)
 
 
