@@ -2,7 +2,7 @@
 
     QT_QPA_PLATFORM=offscreen python3 tests/actions/screenshots.py
 
-Uses the real main window when it exists, else the tests' stand-in window.
+The real main window as ``exptable`` opens it, at its default size 1400x820 (the narrow one at 1000x600).
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "screenshots"
+SIZE = (1400, 820)  # the main window's default size
+NARROW_SIZE = (1000, 600)
 
 
 def populate() -> None:
@@ -44,16 +46,11 @@ def main() -> int:
     url = f"sqlite:///{folder / 'shots.db'}"
     open_database(url)
     populate()
-    from exptable_desktop.ui.actions import install_actions
-    try:
-        from exptable_desktop.ui.main_window import MainWindow
-        window = MainWindow(url)
-    except ImportError:
-        from actions_support import StandInWindow
-        window = StandInWindow(url, "vision/cifar10")
-    if not hasattr(window, "action_controller"):
-        install_actions(window)
-    window.resize(1180, 600)
+    from exptable_desktop.ui import create_main_window
+    # The window as the app builds it: its style, menus and details/comparison wiring included.
+    window = create_main_window(url)
+    window.auto_refresh_toggle.setChecked(False)
+    window.resize(*SIZE)
     window.show()
     app.processEvents()
     ids = window.visible_ids()
@@ -70,11 +67,11 @@ def main() -> int:
     window.grab().save(str(OUT / "actions_bar.png"))
 
     # Narrow: the entries that do not fit are in the bar's ">>" menu.
-    window.resize(1000, 600)
+    window.resize(*NARROW_SIZE)
     for _ in range(5):
         app.processEvents()
     window.grab().save(str(OUT / "actions_bar_narrow.png"))
-    window.resize(1180, 600)
+    window.resize(*SIZE)
     for _ in range(5):
         app.processEvents()
 

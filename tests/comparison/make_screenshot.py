@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 T0 = 1_760_000_000.0
 LEARNING_RATES = (0.1, 0.03, 0.01, 0.003)
+WINDOW_SIZE = (1400, 820)  # the main window's default size
 
 
 def record_runs(count: int) -> list[str]:
@@ -76,6 +77,9 @@ def settle(app, rounds: int = 30) -> None:
 
 
 def shoot(window, app, name: str) -> None:
+    # A view whose minimum width is larger widens the window, and Qt does not narrow it back.
+    settle(app)
+    window.resize(*WINDOW_SIZE)
     settle(app)
     path = SCREENSHOTS / name
     window.grab().save(str(path))
@@ -100,7 +104,7 @@ def main() -> None:
             open_database(url)
             ids = record_runs(count)
             window = create_main_window(url)
-            window.resize(1500, 950)
+            window.resize(*WINDOW_SIZE)
             window.show()
             for _ in range(100):
                 app.processEvents()

@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE))
 
 from details_helpers import RICH_SCRIPT, write_repo_script  # noqa: E402
 
-SIZE = (1500, 900)
+SIZE = (1400, 820)  # the main window's default size
 NARROW_SIZE = (1100, 700)
 
 
@@ -72,8 +72,6 @@ def main() -> int:
 
         from PySide6.QtWidgets import QApplication
         app = QApplication.instance() or QApplication([])
-        from PySide6.QtCore import Qt
-
         from exptable_desktop.ui import create_main_window
         from exptable_desktop.ui.details import install_details
 
@@ -84,7 +82,6 @@ def main() -> int:
         while len(window.visible_ids()) < 10:  # the table loads its rows in the background
             app.processEvents()
         window.table_view.activate_handler(run_id)
-        window.resizeDocks([window.details_dock], [SIZE[0] - 230 - 330], Qt.Orientation.Horizontal)
         panel = controller.panel
 
         def settle():

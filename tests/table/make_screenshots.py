@@ -1,6 +1,6 @@
 """Screenshots of the experiments table for the docs (not a test; run by hand).
 
-    python tests/table/make_screenshots.py [out_dir] [--width 1600]    # default docs/screenshots
+    python tests/table/make_screenshots.py [out_dir] [--width 1400 --height 820]    # default docs/screenshots
 
 A temporary database gets demo data (``exptable_desktop.io.demo.make_demo``); the real main
 window is grabbed offscreen: the table, checked rows (tinted) beside the selected one, the
@@ -25,8 +25,8 @@ EXPERIMENTS = 382
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", nargs="?", default=str(HERE.parents[1] / "docs" / "screenshots"))
-    parser.add_argument("--width", type=int, default=1600)
-    parser.add_argument("--height", type=int, default=860)
+    parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--height", type=int, default=820)
     args = parser.parse_args()
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
