@@ -1,6 +1,13 @@
 """Everything Qt: the main window, the experiments table and their dialogs."""
 from __future__ import annotations
 
+from exptable_desktop.ui import palette as _palette
+
+# Chosen before any of the window's modules load, since some take colours as they are imported:
+# here from EXPTABLE_COLOR_SCHEME (no application exists yet to ask the system), and again by
+# create_main_window once one does.
+_palette.set_current(_palette.choose_palette())
+
 
 def create_main_window(db_url: str):
     """Open the database at ``db_url`` and build the main window on it."""

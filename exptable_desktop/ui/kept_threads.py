@@ -16,6 +16,7 @@ class KeptThreads:
 
     def __init__(self):
         self._threads: set[QThread] = set()
+        _ALL.append(self)
 
     def add(self, thread: QThread) -> None:
         self._threads.add(thread)
@@ -36,3 +37,13 @@ class KeptThreads:
                 self._threads.discard(thread)
                 continue
             thread.wait(timeout_ms)
+
+
+_ALL: list[KeptThreads] = []
+
+
+def wait_for_all(timeout_ms: int = 5000) -> None:
+    """Let every background read end: its connection closes with it, so the database file is left
+    as the last connection leaves it (no -wal/-shm another user's read-only window trips on)."""
+    for kept in _ALL:
+        kept.wait(timeout_ms)

@@ -36,7 +36,7 @@ from exptable_desktop.core.table_loading import (
 )
 from exptable_desktop.core.viewstate import TableState, scope_name, state_from_dict
 from exptable_desktop.paths import current_user
-from exptable_desktop.ui import icons, palette
+from exptable_desktop.ui import icons, kept_threads, palette
 from exptable_desktop.ui.filter_popups import FilterPopup
 from exptable_desktop.ui.live_refresh import LiveRefresh
 from exptable_desktop.ui.project_tree import ProjectTree
@@ -542,4 +542,5 @@ class MainWindow(TopBar, TableLoading, TableStateControl, LiveRefresh, QMainWind
     def shutdown(self) -> None:
         """Stop timers and threads and release the database (tests and run_gui call this)."""
         self.close()
+        kept_threads.wait_for_all()
         close_database()
