@@ -315,6 +315,11 @@ def _cached_columns(keys: list[str], sharing: _IdSharing) -> dict[str, ColumnVal
     return out
 
 
+def _needs_rewrite(column: ColumnValues) -> bool:
+    """Whether enough was written since the cached ``column`` was kept to keep it again patched."""
+    return len(column.fresh_ids) >= max(REWRITE_AFTER, len(column.ids) // 200)
+
+
 def load_columns(scope: Scope, keys: Sequence[str], *, whole_db: bool = False, expected_rows: int = 0,
                  keep_cache: bool = True) -> Iterator[tuple[str, ColumnValues]]:
     """(key, ColumnValues) for each custom column of ``keys``, the last key last.
@@ -334,15 +339,19 @@ def load_columns(scope: Scope, keys: Sequence[str], *, whole_db: bool = False, e
     sharing = _IdSharing()
     cursor = bulk.current_change_seq()  # before any read: rows stamped after it are read again later
     cached = _cached_columns(keys, sharing) if whole_db or expected_rows >= CACHE_MIN_ROWS else {}
+    missing = [spec for spec in specs if spec.key not in cached]
     last = keys[-1]
     held: ColumnValues | None = None
     for key in keys:
         if key in cached:
+            # Only the columns to be written back stay referenced here: the others go with the
+            # hand-over, so the reader never holds every column at once beside the table's copies.
+            column = cached[key] if _needs_rewrite(cached[key]) else cached.pop(key)
             if key == last:
-                held = cached[key]
+                held = column
             else:
-                yield key, cached[key]
-    missing = [spec for spec in specs if spec.key not in cached]
+                yield key, column
+            del column
     built: list[CachedColumn] = []
 
     def made(column: ColumnValues) -> ColumnValues:
@@ -371,8 +380,7 @@ def load_columns(scope: Scope, keys: Sequence[str], *, whole_db: bool = False, e
         yield last, held
     if not keep_cache:
         return
-    patched = [column for column in cached.values()
-               if len(column.fresh_ids) >= max(REWRITE_AFTER, len(column.ids) // 200)]
+    patched = [column for column in cached.values() if _needs_rewrite(column)]
     if (built or patched) and column_cache.writable():
         try:
             if patched:

@@ -144,7 +144,9 @@ def read(keys: Sequence[str]) -> dict[str, CachedColumn]:
             if ids is not None:
                 id_lists[binary_text(digest)] = IdList(ids, binary_text(digest))
     out: dict[str, CachedColumn] = {}
-    for key, built_seq, digest, blob, categories in entries:
+    entries.reverse()
+    while entries:  # popped as they are turned into arrays: the driver's buffers go one by one
+        key, built_seq, digest, blob, categories = entries.pop()
         id_list = id_lists.get(digest)
         if id_list is None:
             continue  # its ids went (evicted by another process meanwhile): as if not cached

@@ -24,6 +24,7 @@ from exptable_desktop.core.table_loading import (
 
 # Custom columns reach the UI thread at most this often (each hand-over costs a repaint).
 COLUMN_BATCH_SECONDS = 0.15
+COLUMN_BATCH_MAX = 8
 # The whole-table read starts after the first paint; a window never shown starts it after this.
 UNSHOWN_LOAD_DELAY_MS = 1000
 
@@ -69,7 +70,10 @@ class ColumnLoader(QThread):
                 del rows  # the rows read: several times the size of the column they make
                 return_freed_memory()
                 # Handed over in batches: each hand-over costs the UI thread a repaint.
-                if time.perf_counter() - last_sent >= COLUMN_BATCH_SECONDS or key == self.keys[-1]:
+                # At most COLUMN_BATCH_MAX a hand-over: columns from the cache come faster than the
+                # timer, and 40 columns handed over at once doubled their memory for a moment.
+                if (time.perf_counter() - last_sent >= COLUMN_BATCH_SECONDS or len(batch) >= COLUMN_BATCH_MAX
+                        or key == self.keys[-1]):
                     self.sig_columns_ready.emit(batch)
                     batch, last_sent = [], time.perf_counter()
         except Exception as exc:  # shown in the status bar by the window
