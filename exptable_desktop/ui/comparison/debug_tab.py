@@ -187,6 +187,8 @@ class DebugSamplesTab(QWidget):
         self._iteration: int | None = None
         self.metric_combo = QComboBox()
         self.metric_combo.setObjectName("debugMetric")
+        # A long metric name is elided, not allowed to widen the bar (and with it the window).
+        self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.metric_combo.setMinimumContentsLength(16)
         self.sync_check = QCheckBox("Sync")
         self.sync_check.setObjectName("debugSync")

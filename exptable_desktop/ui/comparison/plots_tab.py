@@ -198,6 +198,7 @@ class PlotsTab(QWidget):
         self.search_box.setObjectName("comparePlotsSearch")
         self.search_box.setPlaceholderText("Search plots")
         self.search_box.setClearButtonEnabled(True)
+        self.search_box.setMinimumWidth(160)  # the long hint beside it wraps instead of squeezing it
         self.search_box.setMaximumWidth(260)
         self.metrics_button = tool_button("Plots", "Choose the plots shown (remembered per project)",
                                           "comparePlotsChooser")
@@ -206,6 +207,7 @@ class PlotsTab(QWidget):
         self.note = QLabel("The newest sample of each plot. Line, scatter, bar, histogram and box plots are "
                            "overlaid; other kinds are shown side by side.")
         self.note.setStyleSheet(themed("color: $text_muted;"))
+        self.note.setWordWrap(True)
         bar = QHBoxLayout()
         bar.setContentsMargins(8, 6, 8, 4)
         bar.addWidget(self.note, 1)

@@ -174,6 +174,7 @@ class ScalarsTab(QWidget):
                                    "their tags, as one mean curve with a band")
         self.runs_param_combo = QComboBox()
         self.runs_param_combo.setObjectName("compareRunsParameter")
+        self.runs_param_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.runs_param_combo.setMinimumContentsLength(12)
         self.band_combo = QComboBox()
         self.band_combo.setObjectName("compareBand")
@@ -184,6 +185,8 @@ class ScalarsTab(QWidget):
          self.sigma_spin, self.originals_check, self.log_check, self.width_spin) = self.tools.widgets()
         self.best_reference = QComboBox()
         self.best_reference.setObjectName("compareBestReference")
+        # Sized to 18 characters, eliding longer metric names, so a long name never widens the page.
+        self.best_reference.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.best_reference.setMinimumContentsLength(18)
         self.best_reference.setToolTip("Show every metric at the iteration where this one is best")
         self.best_mode = QComboBox()
@@ -230,12 +233,6 @@ class ScalarsTab(QWidget):
         first.setSpacing(4)
         for button in self.view_buttons.values():
             first.addWidget(button)
-        first.addSpacing(10)
-        self.best_label = QLabel("Best of")
-        first.addWidget(self.best_label)
-        first.addWidget(self.best_reference)
-        first.addWidget(self.best_mode)
-        first.addWidget(self.extremes_legend)
         first.addStretch(1)
         first.addWidget(self.search_box)
         first.addWidget(self.metrics_button)
@@ -260,6 +257,20 @@ class ScalarsTab(QWidget):
                 row.addWidget(widget)
             flow.addWidget(group)
         second.addWidget(self.graph_controls, 1)
+        # The tables' own controls take the second line too: on the first they made the page
+        # (and so the main window) wider than its default 1400 px.
+        self.table_controls = QWidget()
+        table_flow = FlowLayout(self.table_controls, spacing=10)
+        self.best_controls = QWidget()
+        row = QHBoxLayout(self.best_controls)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        self.best_label = QLabel("Best of")
+        for widget in (self.best_label, self.best_reference, self.best_mode):
+            row.addWidget(widget)
+        table_flow.addWidget(self.best_controls)
+        table_flow.addWidget(self.extremes_legend)
+        second.addWidget(self.table_controls, 1)
 
         self.plot_grid = PlotGrid(self._build_card, self._draw_card, object_name="compareScalarPlots")
         self.scroll = self.plot_grid
@@ -314,6 +325,7 @@ class ScalarsTab(QWidget):
     def show_row_extremes(self, on: bool) -> None:
         self.values_model.set_show_extremes(bool(on))
         self.extremes_legend.setVisible(bool(on) and self.view() != VIEW_GRAPHS)
+        self._sync_table_controls()
 
     def refresh(self) -> None:
         """Re-read everything, keeping zoom where the plots stay."""
@@ -829,6 +841,10 @@ class ScalarsTab(QWidget):
         else:
             self.view_buttons[view].setChecked(True)  # the button group shows it
 
+    def _sync_table_controls(self) -> None:
+        """The tables' line shows only while it has something on it (no empty gap under the views)."""
+        self.table_controls.setVisible(not self.best_controls.isHidden() or not self.extremes_legend.isHidden())
+
     def _show_view(self) -> None:
         view = self.view()
         graphs = view == VIEW_GRAPHS
@@ -836,7 +852,9 @@ class ScalarsTab(QWidget):
         self.best_label.setVisible(view == VIEW_BEST)
         self.best_reference.setVisible(view == VIEW_BEST)
         self.best_mode.setVisible(view == VIEW_BEST)
+        self.best_controls.setVisible(view == VIEW_BEST)
         self.extremes_legend.setVisible(not graphs and self.values_model._show_extremes)
+        self._sync_table_controls()
         self.search_box.setPlaceholderText("Search plots" if graphs else "Search metrics")
         if not graphs:
             self._fill_values()
