@@ -58,7 +58,7 @@ def test_details_mode_shows_the_list_and_the_panel_in_the_details_dock(window, q
         window, controller.card_list.rect().topLeft()).y()
     assert controller.card_list.isVisible()
     assert controller.cards_model.ids() == window.visible_ids()
-    card = controller.cards_model.index(controller.cards_model.row_of(experiments[1])).data(ROLE_INFO)
+    card = controller.cards_model.index(controller.cards_model.row_of(experiments[1]), 0).data(ROLE_INFO)
     assert card["name"] == "run 1" and card["tags"] == ["nightly"] and card["last_update"] is not None
     assert controller.card_list.currentIndex().row() == controller.cards_model.row_of(experiments[2])
     window.search_box.setText("run 1")  # the top bar's search narrows the list
@@ -89,7 +89,7 @@ def test_activate_opens_details_and_cards_select_rows(window, qtbot, experiments
     assert window.view_mode() == "details" and controller.panel.experiment_id == experiments[3]
     assert window.current_experiment_id() == experiments[3]
     row = controller.cards_model.row_of(experiments[0])
-    controller.card_list.setCurrentIndex(controller.cards_model.index(row))
+    controller.card_list.setCurrentIndex(controller.cards_model.index(row, 0))
     assert window.current_experiment_id() == experiments[0]
     qtbot.waitUntil(lambda: controller.panel.experiment_id == experiments[0], timeout=3000)
 
@@ -191,7 +191,7 @@ def test_card_list_follows_table_changes(window, qtbot, experiments, qtmodeltest
     controller.cards_model.dataChanged.connect(lambda a, b: changed.append((a.row(), b.row())))
     window.refresh_now()  # the table's model changes: the list reloads after a short debounce
     row = controller.cards_model.row_of(experiments[4])
-    qtbot.waitUntil(lambda: controller.cards_model.index(row).data(Qt.ItemDataRole.DisplayRole)
+    qtbot.waitUntil(lambda: controller.cards_model.index(row, 0).data(Qt.ItemDataRole.DisplayRole)
                     == "renamed in table", timeout=3000)
     assert (row, row) in changed
     new = recording.create_experiment("proj", "brand new")

@@ -286,8 +286,8 @@ def test_details_card_list_is_a_proxy_over_the_same_source(window, qtbot):
     tester = attach_testers(cards)
     window.model.set_search(SearchQuery("vit"))  # no debounce, no reload: the list follows the signals
     assert cards.ids() == window.visible_ids() and cards.rowCount() == window.model.rowCount() == 1
-    assert cards.index(0).data(ROLE_INFO)["name"] == "c-vit" == cards.index(0).data(Qt.ItemDataRole.DisplayRole)
-    assert cards.index(0).data(ROLE_ID) == window.visible_ids()[0]
+    assert cards.index(0, 0).data(ROLE_INFO)["name"] == "c-vit" == cards.index(0, 0).data(Qt.ItemDataRole.DisplayRole)
+    assert cards.index(0, 0).data(ROLE_ID) == window.visible_ids()[0]
     window.model.set_search(None)
     window.set_sort([("name", True)])
     assert cards.ids() == window.visible_ids() and len(cards.ids()) == 9

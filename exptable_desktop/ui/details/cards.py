@@ -91,9 +91,6 @@ class ExperimentCardModel(QIdentityProxyModel):
         super().__init__(parent)
         self.setSourceModel(table_model)
 
-    def index(self, row: int, column: int = 0, parent=QModelIndex()) -> QModelIndex:
-        return super().index(row, column, parent)
-
     def ids(self) -> list[str]:
         return self.sourceModel().visible_ids()
 
@@ -188,11 +185,15 @@ class ExperimentCardList(QListView):
     def __init__(self, model: ExperimentCardModel, parent=None):
         super().__init__(parent)
         self.setObjectName("detailsExperimentList")
-        self.setModel(model)
-        self.setItemDelegate(ExperimentCardDelegate(self))
+        # Set before the model: each of these lays the rows out again, which at 10,000 rows is a
+        # model index per row, and the list is built while the table opens.
         self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(200)
         self.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+        self.setModel(model)
+        self.setItemDelegate(ExperimentCardDelegate(self))
         self.setStyleSheet(palette.themed("QListView { background: $surface_sunken; border: none; }"))
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMinimumWidth(CARD_MIN_WIDTH + 40)
@@ -202,6 +203,6 @@ class ExperimentCardList(QListView):
         if row < 0:
             self.clearSelection()
             return
-        index = self.model().index(row)
+        index = self.model().index(row, 0)
         self.setCurrentIndex(index)
         self.scrollTo(index)
