@@ -24,7 +24,8 @@ from exptable_desktop.core.table_loading import (
 
 # Custom columns reach the UI thread at most this often (each hand-over costs a repaint).
 COLUMN_BATCH_SECONDS = 0.15
-COLUMN_BATCH_MAX = 8
+# At most this many cells a hand-over (8 columns at 100,000 rows, every column at 10,000).
+COLUMN_BATCH_CELLS = 800_000
 # The whole-table read starts after the first paint; a window never shown starts it after this.
 UNSHOWN_LOAD_DELAY_MS = 1000
 
@@ -70,10 +71,10 @@ class ColumnLoader(QThread):
                 del rows  # the rows read: several times the size of the column they make
                 return_freed_memory()
                 # Handed over in batches: each hand-over costs the UI thread a repaint.
-                # At most COLUMN_BATCH_MAX a hand-over: columns from the cache come faster than the
-                # timer, and 40 columns handed over at once doubled their memory for a moment.
-                if (time.perf_counter() - last_sent >= COLUMN_BATCH_SECONDS or len(batch) >= COLUMN_BATCH_MAX
-                        or key == self.keys[-1]):
+                # Bounded in cells too: columns from the cache come faster than the timer, and 40
+                # columns of 100,000 rows handed over at once doubled their memory for a moment.
+                if (time.perf_counter() - last_sent >= COLUMN_BATCH_SECONDS
+                        or len(batch) * max(self.table.n, 1) >= COLUMN_BATCH_CELLS or key == self.keys[-1]):
                     self.sig_columns_ready.emit(batch)
                     batch, last_sent = [], time.perf_counter()
         except Exception as exc:  # shown in the status bar by the window
