@@ -44,6 +44,9 @@ BEST_STEP_RULE = ("Each cell is the shown metric at the first iteration where th
 
 @dataclass(frozen=True)
 class ColumnSpec:
+    """One column the experiments table can show: its stable key, what it holds, and how it is sorted, filtered
+    and laid out by default; built-in ones are BUILTIN_COLUMNS, custom ones come from their key (``spec_for``)."""
+
     key: str
     title: str
     kind: str

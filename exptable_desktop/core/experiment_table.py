@@ -275,6 +275,9 @@ class ChangeSet:
 
 @dataclass
 class RefreshResult:
+    """The slots one ``apply_changes`` touched: rows rewritten in place, rows newly in the scope, rows dropped
+    from it; the Qt model turns them into its row and change signals."""
+
     updated: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     inserted: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     removed: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))

@@ -39,6 +39,9 @@ from exptable_desktop.store.text import storable_text  # noqa: F401  (the SDK's 
 
 
 class UnknownExperiment(LookupError):
+    """Raised when a write names an experiment id the database does not hold (never there, or deleted meanwhile);
+    the CLI shows its message as a one-line error, the agent takes it as "the experiment was deleted"."""
+
     def __init__(self, experiment_id: str):
         super().__init__(f"no experiment with id {experiment_id}")
 

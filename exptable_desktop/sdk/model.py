@@ -37,6 +37,9 @@ KIND = "model"
 
 
 class Framework:
+    """The framework names a model can be given (``OutputModel(framework=...)``), spelt as the reference SDK
+    spells them; kept in the model row's ``_framework`` metadata."""
+
     tensorflow = "TensorFlow"
     tensorflowjs = "TensorFlow_js"
     tensorflowlite = "TensorFlow_Lite"

@@ -212,6 +212,9 @@ class _StillPending(Exception):
 
 
 class Reporter:
+    """One experiment's background writer (see the module docstring): reporting calls queue into it, its thread
+    writes them in batches, retrying, dropping refused reports and bounding memory."""
+
     def __init__(self, experiment_id: str, *, flush_period: float = FLUSH_PERIOD_S,
                  on_abort: Callable[[str], None] | None = None, warn=None,
                  max_buffer_mb: float | None = None):

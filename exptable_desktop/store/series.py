@@ -57,6 +57,9 @@ MAX_TAIL_ROWS = (MERGE_FANOUT - 1) * (_size_class(CHUNK_POINTS - 1) + 1)
 
 @dataclass
 class Series:
+    """One scalar series read back from its chunks: equal-length iteration, value and timestamp arrays, in the
+    order the points were stored."""
+
     iterations: np.ndarray
     values: np.ndarray
     timestamps: np.ndarray

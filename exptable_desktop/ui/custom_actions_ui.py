@@ -262,6 +262,9 @@ def edit_actions(parent, actions: Sequence[ca.CustomAction]) -> list[ca.CustomAc
 # ---- Running and the output panel -------------------------------------------------------------------------
 
 class ActionRunner(QThread):
+    """Runs one custom action over the chosen rows on a worker thread, so the window stays responsive; emits
+    ``sig_done`` with the ActionReport even when the run itself breaks."""
+
     sig_done = Signal(object)
 
     def __init__(self, action: ca.CustomAction, rows: list[dict], db: str, parent=None):
@@ -278,6 +281,9 @@ class ActionRunner(QThread):
 
 
 class OutputPanel(QDockWidget):
+    """The bottom dock collecting what each custom-action run printed, with its command, status and duration; it
+    shows itself when a report arrives."""
+
     def __init__(self, window):
         super().__init__("Action output", window)
         self.setObjectName("customActionOutput")
@@ -304,6 +310,9 @@ class OutputPanel(QDockWidget):
 # ---- The window's part ------------------------------------------------------------------------------------
 
 class CustomActionsSupport(QObject):
+    """The window's custom actions: loads them from their file (again when it changes on disk), adds them to the
+    experiment menu and the batch bar, and runs them on ActionRunner threads."""
+
     sig_finished = Signal(object)  # the ActionReport of a run that ended
 
     def __init__(self, window):

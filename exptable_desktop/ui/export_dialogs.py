@@ -53,6 +53,9 @@ IMPORT_SOURCES = (
 
 @dataclass(frozen=True)
 class CsvChoice:
+    """What the Export CSV dialog returns: which rows, as shown or full precision, whether to write a byte-order
+    mark, and the file."""
+
     all_rows: bool     # every experiment matching the filters, read afresh; else the rows on screen
     precise: bool
     bom: bool
@@ -60,6 +63,9 @@ class CsvChoice:
 
 
 class CsvExportDialog(QDialog):
+    """File > Export CSV…: asks for the rows (on screen, or all matching read afresh), the value precision, the
+    BOM and the file; ``choice`` gives a CsvChoice."""
+
     def __init__(self, parent: QWidget | None, on_screen: int, default_path: str, *, still_loading: bool = False):
         super().__init__(parent)
         self.setObjectName("csvExportDialog")
@@ -128,12 +134,18 @@ def ask_csv_export(parent: QWidget | None, on_screen: int, default_path: str,
 
 @dataclass(frozen=True)
 class ImportChoice:
+    """What the Import dialog returns: the source kind, its file or folder, and the project to import into (None:
+    the source's own projects)."""
+
     source: str      # clearml | mlflow | tensorboard | bundle
     location: str
     project: str | None
 
 
 class ImportDialog(QDialog):
+    """File > Import…: picks the source (ClearML offline, MLflow, TensorBoard, bundle), its file or folder and the
+    target project; ``choice`` gives an ImportChoice."""
+
     def __init__(self, parent: QWidget | None, source: str = "clearml"):
         super().__init__(parent)
         self.setObjectName("importDialog")
@@ -300,6 +312,9 @@ def _error_text(error: BaseException) -> str:
 
 
 class IoController(QObject):
+    """Runs the window's exports and imports (CSV, JSON, bundle) on a worker thread behind a progress dialog, and
+    adds their menu entries; kept as ``window.io_controller``."""
+
     def __init__(self, window):
         super().__init__(window)
         self.window = window

@@ -144,6 +144,9 @@ def disambiguated_labels(values: list[tuple[str, str, int]]) -> dict[str, str]:
 
 
 class FilterPopup(QFrame):
+    """Base of the header funnel's pop-ups: titled after the column, kept inside the window, and emitting
+    ``sig_changed(key, filter or None)`` as the filter changes."""
+
     sig_changed = Signal(str, object)
 
     def __init__(self, key: str, title: str, parent=None):
@@ -390,6 +393,9 @@ class _DebouncedRange(FilterPopup):
 
 
 class NumberRangePopup(_DebouncedRange):
+    """Filters a number column to a range; an end left empty is open. Applied after a short pause in typing, or at
+    once on Enter."""
+
     def __init__(self, key: str, title: str, current: RangeFilter | None, parent=None):
         super().__init__(key, title, parent)
         grid = QGridLayout()
@@ -426,6 +432,9 @@ class NumberRangePopup(_DebouncedRange):
 
 
 class DateRangePopup(_DebouncedRange):
+    """Filters a date column to a range: a From and a To date, each used only while its box is checked; applied
+    after a short pause."""
+
     def __init__(self, key: str, title: str, current: RangeFilter | None, parent=None):
         super().__init__(key, title, parent)
         grid = QGridLayout()

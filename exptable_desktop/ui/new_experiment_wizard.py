@@ -221,6 +221,9 @@ class WizardPage(QWizardPage):
 
 
 class CodePage(WizardPage):
+    """The wizard's first page: name and project, then the repository or local folder, its version, the working
+    directory and the entry point (script or module)."""
+
     page_id = PAGE_CODE
 
     def __init__(self, projects: list[str], project: str | None):
@@ -299,6 +302,9 @@ class CodePage(WizardPage):
 
 
 class ArgumentsPage(WizardPage):
+    """The wizard's hyperparameters table (section, name, value), filled by hand or by Detect, which reads the
+    script's argparse arguments with their types and help."""
+
     page_id = PAGE_ARGUMENTS
     HEADERS = ("Section", "Name", "Value")
     # Detected type and help ride along on the Name cell, into the hyperparameter's type and description.
@@ -395,6 +401,9 @@ class ArgumentsPage(WizardPage):
 
 
 class EnvironmentPage(WizardPage):
+    """The wizard's Python settings: the interpreter, a pre-installed venv, and which packages to install (none, a
+    requirements file, or a list)."""
+
     page_id = PAGE_ENVIRONMENT
 
     def __init__(self):
@@ -492,6 +501,9 @@ class EnvironmentPage(WizardPage):
 
 
 class ContainerPage(WizardPage):
+    """The wizard's optional Docker settings: the image, extra run arguments, and a setup script run in the
+    container before the entry point."""
+
     page_id = PAGE_CONTAINER
 
     def __init__(self):
@@ -518,6 +530,9 @@ class ContainerPage(WizardPage):
 
 
 class RunPage(WizardPage):
+    """The wizard's last page: the queue to enqueue on (a name not listed is a new queue) and the output
+    destination."""
+
     page_id = PAGE_RUN
 
     def __init__(self, queues: list[str], default_queue: str):

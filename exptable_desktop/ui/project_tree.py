@@ -30,6 +30,9 @@ PROJECT_MIME = "application/x-exptable-project"
 
 
 class ProjectTreeModel(QStandardItemModel):
+    """The project tree's model: "All experiments" and the nested projects with their counts; rebuilt only when
+    projects change, and a drop of one project on another emits ``sig_move_requested``."""
+
     # A project dropped on another (or on "All experiments": None, the top level): (project id, new parent).
     sig_move_requested = Signal(int, object)
 

@@ -12,6 +12,9 @@ from exptable_desktop.core.database import StoreError
 
 
 class StarSupport(QObject):
+    """The current user's stars in the window: clicks in the ★ column, Star/Unstar in the experiment menu, and the
+    "Starred only" / "Starred first" options."""
+
     def __init__(self, window):
         super().__init__(window)
         self.window = window

@@ -96,6 +96,9 @@ def copy_to_clipboard(text: str) -> None:
 # ---- The controller ------------------------------------------------------------------------------------
 
 class ViewsController(QObject):
+    """The top bar's Views button and menu (see the module docstring): saves, opens, shares and deletes named
+    views, remembers the one last opened, and copies links."""
+
     def __init__(self, window, stars):
         super().__init__(window)
         self.window = window

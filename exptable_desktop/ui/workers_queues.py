@@ -201,6 +201,9 @@ def _link_roles(role, text: str | None):
 
 
 class WorkersModel(KeyedTableModel):
+    """The Workers table: a row per live worker with what it runs (a link to it), its queues, uptime, last
+    heartbeat and CPU / GPU / memory use."""
+
     HEADERS = ("Worker", "Running", "Queues", "Uptime", "Heartbeat", "CPU", "GPU", "Memory")
     EXPERIMENT_COLUMN = 1
     UPTIME_COLUMN = 3
@@ -253,6 +256,9 @@ class WorkersModel(KeyedTableModel):
 
 
 class QueuesModel(KeyedTableModel):
+    """The Queues table: a row per queue with its pending count, the live workers taking from it (warned when
+    none) and the oldest wait."""
+
     HEADERS = ("Queue", "Pending", "Workers", "Oldest wait")
 
     def __init__(self, parent=None):
@@ -375,6 +381,9 @@ def stats_series(stats: Sequence[tuple[float, dict]]) -> dict[str, tuple[np.ndar
 
 
 class WorkerStatsPlot(pg.PlotWidget):
+    """The selected worker's CPU, GPU and memory use (percent) over the last hour, a curve per resource it
+    reported."""
+
     def __init__(self):
         super().__init__(axisItems={"bottom": pg.DateAxisItem()})
         self.setObjectName("workerStatsPlot")

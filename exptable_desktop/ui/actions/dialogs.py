@@ -127,6 +127,8 @@ def _say(label: QLabel, text: str) -> None:
 
 @dataclass
 class Confirmation:
+    """What ``confirm`` returns: whether the person accepted, and the state of the dialog's option box."""
+
     accepted: bool
     checked: bool = False  # the dialog's option box, when it has one
 
@@ -255,6 +257,9 @@ def ask_queue(parent: QWidget | None, queues: Sequence[str], preselected: str, *
 
 @dataclass
 class CloneRequest:
+    """What ``ask_clone`` returns when the Clone dialog is accepted: the target project, the name, whether the
+    originals become parents, and the description."""
+
     project: str
     name: str | None  # None: each clone is named "Clone Of <original>"
     set_parent: bool
@@ -262,6 +267,9 @@ class CloneRequest:
 
 
 class CloneDialog(QDialog):
+    """Asks where to clone one or several experiments and under which name; Clone stays disabled while the project
+    path or name is invalid, and ``request`` gives a CloneRequest."""
+
     def __init__(self, parent: QWidget | None, source_name: str, count: int, projects: Sequence[str],
                  default_project: str | None):
         super().__init__(parent)

@@ -15,6 +15,9 @@ MARGIN = 3
 
 
 class RowMenuButton(QObject):
+    """The "⋮" button that follows the mouse over the table's rows (as the viewport's event filter) and opens the
+    hovered row's experiment menu."""
+
     def __init__(self, controller, view: QTableView):
         super().__init__(view)
         self.controller = controller

@@ -18,6 +18,9 @@ class HeaderCheckBox(QCheckBox):
 
 
 class SelectionControl(QWidget):
+    """The check column's header widget: a tri-state box that checks or clears the visible rows, and a menu to
+    check All (the whole scope), None, or Filtered (every match, not only those on screen)."""
+
     def __init__(self, window, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("selectionControl")

@@ -19,6 +19,9 @@ SHOWN_TAGS = 40
 
 
 class TagMenu(QMenu):
+    """The Add Tag menu for one or several experiments (see the module docstring); the caller's callbacks list the
+    tags and do the adding, removing and colour editing."""
+
     def __init__(self, title: str, target_tags: Sequence[Sequence[str]], *,
                  list_tags: Callable[[bool], list[str]], project_scoped: bool,
                  on_add: Callable[[str], None], on_remove: Callable[[str], None],

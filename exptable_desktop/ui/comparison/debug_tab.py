@@ -176,6 +176,9 @@ class DebugColumn(QFrame):
 
 
 class DebugSamplesTab(QWidget):
+    """The compare page's DEBUG SAMPLES tab: a column of images per compared experiment, moved together by the
+    Sync bar or one by one (see the module docstring)."""
+
     title = "DEBUG SAMPLES"
 
     def __init__(self, parent=None):

@@ -33,6 +33,9 @@ VIEW_TITLES = {VALUES: "VALUES", PARALLEL: "PARALLEL COORDINATES", SCATTER: "SCA
 
 
 class HyperparamsTab(QWidget):
+    """The compare page's HYPERPARAMETERS tab: switches between the VALUES table and the PARALLEL COORDINATES and
+    SCATTER plots, and finds the parameters that differ for "Show differing in the table"."""
+
     sig_table_columns_requested = Signal(list)  # experiments-table column keys ("hp:section/name")
     sig_visibility_requested = Signal(str, bool)
     sig_order_changed = Signal(list)

@@ -20,6 +20,10 @@ RELOAD_DEBOUNCE_MS = 200
 
 
 class ComparisonController(QObject):
+    """Puts the compare page in the main window and keeps it fed: decides which experiments are compared (the
+    page's pinned set, else the checked rows), reloads on changes, and passes the page's requests on to the
+    window."""
+
     def __init__(self, window):
         super().__init__(window)
         self.window = window

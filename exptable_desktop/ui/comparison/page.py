@@ -34,6 +34,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TabSpec:
+    """A compare-page tab registered in ``TAB_FACTORIES``: its title, and the module and class the page imports
+    lazily (see the module docstring)."""
+
     title: str
     module: str
     class_name: str

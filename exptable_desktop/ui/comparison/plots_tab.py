@@ -160,6 +160,9 @@ class SideBySideRow(QFrame):
 
 
 class PlotsSlot(QWidget):
+    """A place in the PLOTS list that holds a plot's height until the plot is built on scrolling into view;
+    ``stale`` marks one to build (again) when next in view."""
+
     def __init__(self, key, parent=None):
         super().__init__(parent)
         self.key = key
@@ -181,6 +184,9 @@ class PlotsSlot(QWidget):
 
 
 class PlotsTab(QWidget):
+    """The compare page's PLOTS tab: the newest sample of each plot for every experiment, overlaid or side by side
+    and built lazily; the plots hidden are remembered per project."""
+
     title = "PLOTS"
 
     def __init__(self, parent=None):

@@ -89,6 +89,9 @@ BEST_ROW = ("__best_step__", "")
 
 @dataclass
 class CompareScalarSettings(ScalarToolSettings):
+    """The compare SCALARS tab's settings, saved as the ``compare.scalars`` preference: the shared scalar tools
+    plus how plots are grouped, how runs are combined, and the band drawn around a mean."""
+
     group_by: str = GROUP_METRIC_VARIANT
     runs: str = RUNS_EACH
     runs_parameter: str = ""

@@ -56,6 +56,9 @@ def log_ticks(values: list[float], most: int = 12) -> list[tuple[float, str]]:
 
 
 class ScatterTab(HyperparamPlotTab):
+    """The HYPERPARAMETERS tab's SCATTER view: one metric against one hyperparameter, a point per experiment, with
+    hover text and the extra tooltip fields (see the module docstring)."""
+
     sig_visibility_requested = Signal(str, bool)
 
     def __init__(self, parent=None):

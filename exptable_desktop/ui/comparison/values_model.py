@@ -22,6 +22,9 @@ ValueKey = tuple[str, str]
 
 
 class ComparisonValuesModel(QAbstractTableModel):
+    """The SCALARS tab's LAST / MIN / MAX / at-best-step tables as a Qt model: a row per metric/variant, a column
+    per experiment, with search, hide-identical and row extremes."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self._experiments: list[ComparedExperiment] = []

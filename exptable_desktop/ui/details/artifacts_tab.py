@@ -63,6 +63,9 @@ def model_summary(entry: dict) -> str:
 
 
 class ArtifactsTab(DetailsTab):
+    """The details panel's ARTIFACTS tab: models and other artifacts grouped in a tree, the selected one's path,
+    size, hash, metadata and preview, and open / copy actions."""
+
     title = "ARTIFACTS"
 
     def __init__(self, parent=None):

@@ -253,6 +253,9 @@ class ObjectPage(QWidget):
 
 
 class ConfigurationTab(DetailsTab):
+    """The details panel's CONFIGURATION tab: a tree of user properties, hyperparameter sections and configuration
+    objects, each shown (and, where the status allows, edited) on its page."""
+
     title = "CONFIGURATION"
 
     def __init__(self, parent=None):

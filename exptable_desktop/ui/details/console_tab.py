@@ -136,6 +136,9 @@ class ConsoleModel(QAbstractListModel):
 
 
 class ConsoleTab(DetailsTab):
+    """The details panel's CONSOLE tab: the log read lazily and followed live while scrolled to the end, with a
+    regex filter, jump to end, copy and save to file."""
+
     title = "CONSOLE"
 
     def __init__(self, parent=None):

@@ -131,6 +131,9 @@ class SampleViewer(QDialog):
 
 
 class DebugSamplesTab(DetailsTab):
+    """The details panel's DEBUG SAMPLES tab: the experiment's images, newest iteration first, filtered by metric
+    and shown a page at a time; a click opens the viewer."""
+
     title = "DEBUG SAMPLES"
 
     def __init__(self, parent=None):

@@ -62,6 +62,9 @@ def _text_box(min_height: int = 120) -> QPlainTextEdit:
 
 
 class ExecutionTab(DetailsTab):
+    """The details panel's EXECUTION tab: source, uncommitted changes, packages, container and output, each
+    section editable while the experiment is a Draft."""
+
     title = "EXECUTION"
 
     def __init__(self, parent=None):

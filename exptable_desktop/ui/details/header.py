@@ -35,6 +35,9 @@ ActionMenuFactory = Callable[[list[str]], QMenu]
 
 
 class TagChip(QFrame):
+    """One tag in the details header, in the tag's colours, with a × that asks (``sig_remove_requested``) for its
+    removal."""
+
     sig_remove_requested = Signal(str)
 
     def __init__(self, name: str, background: str | None, foreground: str | None, parent=None):
@@ -89,6 +92,9 @@ class ElidedNameEdit(QLineEdit):
 
 
 class DetailsHeader(QWidget):
+    """The top of the details panel (see the module docstring): shows one experiment and saves in-place edits of
+    its name, tags and description, then signals the table to refresh the row."""
+
     # Name, description or tags were saved: the table should refresh its row.
     sig_experiment_edited = Signal()
     sig_message_posted = Signal(str)

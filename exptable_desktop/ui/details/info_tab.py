@@ -12,6 +12,9 @@ from exptable_desktop.ui.palette import themed
 
 
 class InfoTab(DetailsTab):
+    """The details panel's INFO tab, read-only: the description, the task details (feature inventory 3.5) with the
+    parent as a link, and the runtime properties."""
+
     title = "INFO"
 
     def __init__(self, parent=None):

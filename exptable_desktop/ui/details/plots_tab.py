@@ -244,6 +244,9 @@ def _confusion_table(figure: dict) -> QTableWidget:
 
 
 class PlotsTab(DetailsTab):
+    """The details panel's PLOTS tab: the latest sample of each plot, a search box, and a slider over the plotted
+    iterations; new samples are followed only while the slider is at the newest."""
+
     title = "PLOTS"
 
     def __init__(self, parent=None):
