@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from screenshot_support import scratch_home  # noqa: E402
 
 EXPERIMENTS = 240
 
@@ -28,12 +29,7 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        for var, sub in (("HOME", ""), ("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
-                         ("EXPTABLE_FILES", "files")):
-            os.environ[var] = str(folder / sub)
-        url = f"sqlite:///{folder / 'shots.db'}"
+    with scratch_home() as (folder, url):
         from exptable_desktop.io.demo import make_demo
         from exptable_desktop.store import close_database, open_database
         open_database(url)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from screenshot_support import scratch_home  # noqa: E402
 
 SIZE = (1400, 820)
 
@@ -24,12 +25,7 @@ SIZE = (1400, 820)
 def main() -> int:
     out_dir = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/shots_details")
     out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        for var, sub in (("HOME", ""), ("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
-                         ("EXPTABLE_FILES", "files")):
-            os.environ[var] = str(folder / sub)
-        url = f"sqlite:///{folder / 'shots.db'}"
+    with scratch_home() as (folder, url):
         from PySide6.QtWidgets import QApplication
         app = QApplication.instance() or QApplication([])
         from exptable_desktop.core import recording
