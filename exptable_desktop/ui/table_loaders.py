@@ -26,6 +26,7 @@ from exptable_desktop.core.table_loading import (
 COLUMN_BATCH_SECONDS = 0.15
 # At most this many cells a hand-over (8 columns at 100,000 rows, every column at 10,000).
 COLUMN_BATCH_CELLS = 800_000
+TRIM_SECONDS = 0.25
 # The whole-table read starts after the first paint; a window never shown starts it after this.
 UNSHOWN_LOAD_DELAY_MS = 1000
 
@@ -61,7 +62,7 @@ class ColumnLoader(QThread):
 
     def run(self) -> None:
         batch: list[CustomColumnData] = []
-        last_sent = time.perf_counter()
+        last_sent = last_trimmed = time.perf_counter()
         try:
             for key, rows in load_custom_columns(self.scope, self.keys, whole_db=self.whole_db,
                                                  expected_rows=self.table.n):
@@ -69,7 +70,11 @@ class ColumnLoader(QThread):
                     return
                 batch.append(prepare_custom_column(self.table, key, rows))
                 del rows  # the rows read: several times the size of the column they make
-                return_freed_memory()
+                # Trimmed now and then, not per column: a trim walks the heap (tens of ms at 100k
+                # rows), and columns from the cache arrive a few milliseconds apart.
+                if time.perf_counter() - last_trimmed >= TRIM_SECONDS or key == self.keys[-1]:
+                    return_freed_memory()
+                    last_trimmed = time.perf_counter()
                 # Handed over in batches: each hand-over costs the UI thread a repaint.
                 # Bounded in cells too: columns from the cache come faster than the timer, and 40
                 # columns of 100,000 rows handed over at once doubled their memory for a moment.
