@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QIdentityProxyModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QIdentityProxyModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
@@ -185,30 +185,50 @@ class ExperimentCardDelegate(QStyledItemDelegate):
 
 
 class ExperimentCardList(QListView):
-    """The Details-mode list of cards over ``ExperimentCardModel``, set up to lay out 10,000 rows quickly;
-    ``select_id`` follows the experiment the panel shows."""
+    """The Details-mode list of cards over ``ExperimentCardModel``; ``select_id`` follows the
+    experiment the panel shows.
+
+    The model is attached when the list is first shown: a list with a model lays its rows out even
+    while hidden, a Python index() call per row, and at 10,000 rows that kept the GIL from the
+    column loader for 150 ms after the table opened. ``sig_model_attached`` says when it is on."""
+
+    sig_model_attached = Signal()
 
     def __init__(self, model: ExperimentCardModel, parent=None):
         super().__init__(parent)
         self.setObjectName("detailsExperimentList")
-        # Set before the model: each of these lays the rows out again, which at 10,000 rows is a
-        # model index per row, and the list is built while the table opens.
+        self.card_model = model
+        self._selected_id: str | None = None
         self.setUniformItemSizes(True)
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(200)
         self.setSelectionMode(QListView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
-        self.setModel(model)
         self.setItemDelegate(ExperimentCardDelegate(self))
         self.setStyleSheet(palette.themed("QListView { background: $surface_sunken; border: none; }"))
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMinimumWidth(CARD_MIN_WIDTH + 40)
 
+    def attach_model(self) -> None:
+        """Put the model on (once); the card that was asked for meanwhile is selected."""
+        if self.model() is self.card_model:
+            return
+        self.setModel(self.card_model)
+        self.sig_model_attached.emit()
+        self.select_id(self._selected_id)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.attach_model()
+        super().showEvent(event)
+
     def select_id(self, experiment_id: str | None) -> None:
-        row = self.model().row_of(experiment_id) if experiment_id else -1
+        self._selected_id = experiment_id
+        if self.model() is not self.card_model:
+            return  # selected when the model goes on
+        row = self.card_model.row_of(experiment_id) if experiment_id else -1
         if row < 0:
             self.clearSelection()
             return
-        index = self.model().index(row, 0)
+        index = self.card_model.index(row, 0)
         self.setCurrentIndex(index)
         self.scrollTo(index)

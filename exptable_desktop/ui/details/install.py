@@ -100,7 +100,9 @@ class DetailsController(QObject):
         self.back_button.clicked.connect(lambda: window.set_view_mode("table"))
         self.pop_out_button.clicked.connect(lambda: self.set_popped_out(not self.dock.isFloating()))
         self.panel.sig_back_to_table_requested.connect(lambda: window.set_view_mode("table"))
-        self.card_list.selectionModel().currentChanged.connect(self._card_chosen)
+        # The list gets its model (and selection model) when first shown.
+        self.card_list.sig_model_attached.connect(
+            lambda: self.card_list.selectionModel().currentChanged.connect(self._card_chosen))
         self.dock.visibilityChanged.connect(self._dock_visibility)
         self.dock.topLevelChanged.connect(self._dock_floating)
         self._watched_model = None
