@@ -23,6 +23,7 @@ from exptable_desktop.core import compare_diff as cd
 from exptable_desktop.core.compare_data import single_values
 from exptable_desktop.core import details as det
 from exptable_desktop.core.compare_palette import ComparedExperiment
+from exptable_desktop.core.compare_stats import row_extremes
 from exptable_desktop.store.series import read_series_many
 
 SVG_WIDTH = 640
@@ -304,17 +305,6 @@ def diff_table_html(experiments: Sequence[ComparedExperiment], rows: Sequence[cd
     return "".join(out)
 
 
-def _row_extremes(values: Sequence[float | None]) -> tuple[set[int], set[int]]:
-    finite = [(n, v) for n, v in enumerate(values) if v is not None and math.isfinite(v)]
-    if len(finite) < 2:
-        return set(), set()
-    low = min(v for _, v in finite)
-    high = max(v for _, v in finite)
-    if low == high:
-        return set(), set()
-    return {n for n, v in finite if v == low}, {n for n, v in finite if v == high}
-
-
 def metric_table_html(experiments: Sequence[ComparedExperiment], table: cd.MetricTable, which: str) -> str:
     esc = html.escape
     slot = cd.METRIC_FIELDS.index(which)
@@ -323,7 +313,7 @@ def metric_table_html(experiments: Sequence[ComparedExperiment], table: cd.Metri
            "</tr></thead><tbody>"]
     for (metric, variant), per in table.items():
         values = [per[e.id][slot] if e.id in per else None for e in experiments]
-        lows, highs = _row_extremes(values)
+        lows, highs = row_extremes(values)
         out.append(f'<tr><td class="field">{esc(metric)} / {esc(variant)}</td>')
         for n, value in enumerate(values):
             classes = ["num"] + (["row-min"] if n in lows else []) + (["row-max"] if n in highs else [])

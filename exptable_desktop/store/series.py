@@ -83,6 +83,14 @@ def _group_points(points: Iterable[tuple]) -> dict[tuple[str, str], tuple[np.nda
     return out
 
 
+def _non_empty_series(grouped: dict):
+    """(metric, variant, iterations, values, stamps) as typed arrays, for each series with points."""
+    for (metric, variant), (iters, values, stamps) in grouped.items():
+        if len(iters):
+            yield (metric, variant, np.asarray(iters, dtype=np.int64), np.asarray(values, dtype=np.float64),
+                   np.asarray(stamps, dtype=np.float64))
+
+
 def _chunk_rows(experiment_id, metric, variant, iters, values, stamps, offset: int, seq: int) -> list[dict]:
     """ScalarChunk rows for the points from ``offset`` on, ``CHUNK_POINTS`` a row, numbered from ``seq``."""
     rows = []
@@ -267,13 +275,8 @@ def append_scalars(experiment_id: str, points: Iterable[tuple] | dict, *, now: f
     summary_rows = []
     total = 0
     max_iteration = None
-    for (metric, variant), (iters, values, stamps) in grouped.items():
-        iters = np.asarray(iters, dtype=np.int64)
-        values = np.asarray(values, dtype=np.float64)
-        stamps = np.asarray(stamps, dtype=np.float64)
+    for metric, variant, iters, values, stamps in _non_empty_series(grouped):
         n = len(iters)
-        if n == 0:
-            continue
         total += n
         last_seq, tail = tails.get((metric, variant), (-1, []))
         replaced = tail[_merge_start([row[2] for row in tail] + [n]):]
@@ -454,13 +457,7 @@ def new_series_rows(experiment_id: str, grouped: dict[tuple[str, str], tuple]) -
     chunks: list[dict] = []
     summaries: list[dict] = []
     top: int | None = None
-    for (metric, variant), (iters, values, stamps) in grouped.items():
-        iters = np.asarray(iters, dtype=np.int64)
-        values = np.asarray(values, dtype=np.float64)
-        stamps = np.asarray(stamps, dtype=np.float64)
-        n = len(iters)
-        if n == 0:
-            continue
+    for metric, variant, iters, values, stamps in _non_empty_series(grouped):
         chunks.extend(_chunk_rows(experiment_id, metric, variant, iters, values, stamps, 0, 0))
         summaries.append(_merge_summary(experiment_id, metric, variant, None, iters, values))
         high = int(iters.max())
